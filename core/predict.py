@@ -1,0 +1,65 @@
+"""Predict one clip: ``python -m core.predict CLIP --checkpoint DIR [--json]``.
+
+Prints the audio-only, video-only and fused heads' top classes and probabilities, the
+modality weights where the fusion has them, and per-window results for clips longer
+than one window. Bad input: exit code 2 and one plain sentence on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.inference import HEADS, Predictor, default_checkpoint
+from core.media import MediaError, load_clip
+from core.models import CheckpointError
+
+EXIT_BAD_INPUT = 2
+
+
+def _report(result, classes, path) -> str:
+    overall = result.overall
+    lines = [f"{path}"]
+    for head in HEADS:
+        label, p = overall.top(head)
+        lines.append(f"  {head:<6} {label:<16} {p:6.1%}")
+    if overall.weights is not None:
+        lines.append(f"  modality weights  audio {overall.weights[0]:.2f}  video {overall.weights[1]:.2f}")
+    missing = [m for m, seen in overall.present.items() if not seen]
+    if missing:
+        lines.append(f"  missing or silent: {', '.join(missing)}")
+    if result.windows:
+        lines.append(f"  {len(result.windows)} windows:  start   audio            video            fused")
+        for w in result.windows:
+            tops = "  ".join(f"{w.prediction.top(h)[0]:<16}" for h in HEADS)
+            lines.append(f"             {w.start:6.2f}s  {tops}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.predict", description=__doc__.splitlines()[0])
+    parser.add_argument("clip", help="audio/video file (mp4, mov, webm, mkv, avi, wav, mp3, flac, ogg)")
+    parser.add_argument("--checkpoint", help="checkpoint folder (default: the shipped default)")
+    parser.add_argument("--window", type=float, default=5.0, help="window length in seconds (long clips)")
+    parser.add_argument("--stride", type=float, default=1.0, help="window stride in seconds (long clips)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    try:
+        if args.window <= 0 or args.stride <= 0:
+            raise ValueError("Window and stride must be positive numbers of seconds.")
+        predictor = Predictor.load(args.checkpoint or default_checkpoint())
+        clip = load_clip(args.clip)
+        result = predictor.predict(clip, window=args.window, stride=args.stride)
+    except (MediaError, CheckpointError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps({"clip": args.clip, "duration": round(clip.duration, 3), "classes": list(predictor.classes),
+                          **result.to_dict()}))
+    else:
+        print(_report(result, predictor.classes, args.clip))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

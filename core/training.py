@@ -1,0 +1,480 @@
+"""Two-phase training of an AV fusion model; ``python -m core.training --config FILE``.
+
+Phase I trains each encoder with its own head on its own modality (both branches in
+one loop, each with its own early stopping). Phase II freezes the encoders and trains
+the fusion and the fused head. Options: class weighting, mixup, sliding-window
+augmentation of long clips, modality dropout and corruption augmentation drawn from
+the corruption registry (the robust variants).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from tqdm import tqdm
+
+from core import corruptions
+from core.datasets import Dataset, Sample, load_dataset
+from core.media import Clip, load_clip, sliding_windows
+from core.metrics import classification_report
+from core.models import AVModel, ModelConfig, save_checkpoint
+from core.models.preprocessing import batch_inputs, sample_indices
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything one training run depends on; stored in the checkpoint."""
+
+    name: str
+    model: dict
+    data: str = "data/factory-av"
+    generate: dict = field(default_factory=lambda: {"train": 100, "val": 30, "test": 30, "long_train": 14})
+    out: str = ""
+    seed: int = 0
+    batch_size: int = 32
+    phase1_epochs: int = 25
+    phase2_epochs: int = 15
+    lr: float = 2e-3
+    fusion_lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    class_weighting: bool = False
+    mixup_alpha: float = 0.0
+    window_stride: float = 1.25
+    modality_dropout: float = 0.0
+    corruption_prob: float = 0.0
+    corruption_names: tuple[str, ...] = ()
+    augment_copies: int = 4
+    dtype: str = "float16"
+    threads: int = 2
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainingConfig":
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f) or {}
+        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"The training config {path} has unknown key(s) {sorted(unknown)}.")
+        if "corruption_names" in raw:
+            raw["corruption_names"] = tuple(raw["corruption_names"])
+        return cls(**raw)
+
+    @property
+    def out_dir(self) -> Path:
+        return ROOT / (self.out or f"checkpoints/{self.name}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["corruption_names"] = list(self.corruption_names)
+        return d
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class Example:
+    """One training example: the frames the model samples, the audio, the label index."""
+
+    frames: np.ndarray  # (num_frames, H, W, 3) uint8, already sampled TSN-style
+    fps: float  # effective frame rate of the sampled frames
+    audio: np.ndarray  # (N,) float32
+    label: int
+
+
+def ensure_data(config: TrainingConfig) -> Dataset:
+    """The training data set; generated with core.synth when the folder has none."""
+    root = ROOT / config.data if not Path(config.data).is_absolute() else Path(config.data)
+    if not (root / "manifest.csv").is_file():
+        from core.synth import write_dataset
+
+        for split in ("train", "val", "test"):
+            write_dataset(root, split=split, per_class=config.generate[split],
+                          long=config.generate.get(f"long_{split}", 0), workers=config.threads)
+    return load_dataset(root)
+
+
+def _example(clip: Clip, label: int, num_frames: int) -> Example:
+    picked = clip.frames[sample_indices(clip.frames.shape[0], num_frames)] if clip.has_video else clip.frames
+    fps = clip.fps * num_frames / max(1, clip.frames.shape[0]) if clip.has_video else 0.0
+    return Example(frames=np.ascontiguousarray(picked), fps=fps, audio=clip.audio, label=label)
+
+
+def examples_for(samples: list[Sample], classes: tuple[str, ...], *, num_frames: int,
+                 window_stride: float | None, desc: str) -> list[Example]:
+    """Decode each sample once; long clips become 5 s windows lying inside one segment."""
+    index = {c: i for i, c in enumerate(classes)}
+    out: list[Example] = []
+    for sample in tqdm(samples, desc=f"decode {desc}", leave=False, file=sys.stderr):
+        clip = load_clip(sample.path)
+        if not sample.is_long:
+            out.append(_example(clip, index[sample.label], num_frames))
+            continue
+        if window_stride is None:
+            continue
+        for window in sliding_windows(clip, window=5.0, stride=window_stride):
+            for start, end, label in sample.segments:
+                if start <= window.start and window.end <= end + 1e-6:
+                    out.append(_example(window.clip, index[label], num_frames))
+    return out
+
+
+class Augmenter:
+    """Random corruptions from the registry for the robust variants (seeded)."""
+
+    def __init__(self, config: "TrainingConfig", rng: np.random.Generator):
+        self.rng = rng
+        self.names = list(config.corruption_names) or corruptions.names()
+
+    def corrupt(self, ex: Example) -> tuple[np.ndarray, np.ndarray]:
+        """(frames, audio) of ``ex`` under one random corruption at a random severity."""
+        name = self.names[self.rng.integers(len(self.names))]
+        clip = Clip(frames=ex.frames, fps=ex.fps, audio=ex.audio, duration=ex.audio.size / 16_000)
+        clip = corruptions.apply(clip, name, int(self.rng.integers(1, 6)), rng=self.rng)
+        return clip.frames, clip.audio
+
+
+def make_batch(model: AVModel, items: list[tuple[np.ndarray, float, np.ndarray]]):
+    """(frames, fps, audio) triples to (video, audio, video_mask, audio_mask) tensors, masks boolean."""
+    clips = [Clip(frames=f, fps=fps, audio=a, duration=a.size / 16_000) for f, fps, a in items]
+    video, audio, vmask, amask = batch_inputs(clips, model)
+    return video, audio, vmask.bool(), amask.bool()
+
+
+def batches(examples: list[Example], batch_size: int, rng: np.random.Generator | None) -> Iterator[list[Example]]:
+    order = rng.permutation(len(examples)) if rng is not None else np.arange(len(examples))
+    for i in range(0, len(order), batch_size):
+        yield [examples[j] for j in order[i:i + batch_size]]
+
+
+# ----------------------------------------------------------------------------- loss
+
+
+def _class_weights(examples: list[Example], k: int, enabled: bool) -> torch.Tensor | None:
+    if not enabled:
+        return None
+    counts = np.bincount([e.label for e in examples], minlength=k).astype(float)
+    return torch.tensor(counts.sum() / (k * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def soft_cross_entropy(logits, targets, weight=None) -> torch.Tensor:
+    """Cross-entropy against soft targets (mixup); ``weight`` per class."""
+    logp = F.log_softmax(logits, dim=1)  # (B, K)
+    if weight is not None:
+        targets = targets * weight[None, :]
+    return -(targets * logp).sum(dim=1).mean()
+
+
+def _mix(x: torch.Tensor, perm: torch.Tensor, lam: float) -> torch.Tensor:
+    return lam * x + (1 - lam) * x[perm]
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@torch.inference_mode()
+def predict_examples(model: AVModel, examples: list[Example], batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Probabilities of each head for the examples, plus modality weights where the model has them."""
+    model.eval()
+    out: dict[str, list] = {"audio": [], "video": [], "fused": [], "weights": []}
+    for batch in batches(examples, batch_size, None):
+        res = model(*make_batch(model, [(e.frames, e.fps, e.audio) for e in batch]))
+        out["audio"].append(res.audio_logits.softmax(1).numpy())
+        out["video"].append(res.video_logits.softmax(1).numpy())
+        out["fused"].append(res.fused_logits.softmax(1).numpy())
+        if res.weights is not None:
+            out["weights"].append(res.weights.numpy())
+    return {k: np.concatenate(v) for k, v in out.items() if v}
+
+
+def head_reports(model: AVModel, examples: list[Example], classes) -> dict:
+    probs = predict_examples(model, examples)
+    y = np.array([e.label for e in examples])
+    return {head: classification_report(y, probs[head], classes) for head in ("audio", "video", "fused")}
+
+
+# ----------------------------------------------------------------------------- phases
+
+
+BRANCHES = {"audio": ("audio_encoder", "audio_proj", "audio_head"),
+            "video": ("video_encoder", "video_proj", "video_head")}
+
+
+def _branch_state(model: AVModel, branch: str) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.split(".")[0] in BRANCHES[branch]}
+
+
+def _val_accuracy(model, examples, heads) -> dict[str, float]:
+    probs = predict_examples(model, examples)
+    y = np.array([e.label for e in examples])
+    return {h: float((probs[h].argmax(1) == y).mean()) for h in heads}
+
+
+def _step_batch(model, batch, rng, mixup_alpha):
+    video, audio, vmask, amask = make_batch(model, [(e.frames, e.fps, e.audio) for e in batch])
+    targets = F.one_hot(torch.tensor([e.label for e in batch]), model.config.num_classes).float()
+    if mixup_alpha > 0 and len(batch) > 1:
+        lam = float(rng.beta(mixup_alpha, mixup_alpha))
+        perm = torch.from_numpy(rng.permutation(len(batch)))
+        video, audio, targets = _mix(video, perm, lam), _mix(audio, perm, lam), _mix(targets, perm, lam)
+        vmask, amask = vmask | vmask[perm], amask | amask[perm]
+    return video, audio, vmask, amask, targets
+
+
+def train_phase_one(model, config, train, val, rng, log) -> dict:
+    """Both unimodal branches, each kept at its own best validation epoch."""
+    opt = torch.optim.AdamW(model.phase_one_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.phase1_epochs)
+    weight = _class_weights(train, model.config.num_classes, config.class_weighting)
+    best = {b: (-1.0, None, 0) for b in BRANCHES}  # accuracy, state, epoch
+    for epoch in range(config.phase1_epochs):
+        model.train()
+        losses = []
+        for batch in tqdm(list(batches(train, config.batch_size, rng)), desc=f"phase I epoch {epoch + 1}",
+                          leave=False, file=sys.stderr):
+            video, audio, vmask, amask, targets = _step_batch(model, batch, rng, config.mixup_alpha)
+            a, _ = model.encode_audio(audio)
+            v, _ = model.encode_video(video)
+            loss_a = _masked_loss(model.audio_head(a), targets, amask, weight)
+            loss_v = _masked_loss(model.video_head(v), targets, vmask, weight)
+            opt.zero_grad()
+            (loss_a + loss_v).backward()
+            opt.step()
+            losses.append((loss_a + loss_v).item())
+        sched.step()
+        acc = _val_accuracy(model, val, BRANCHES)
+        for b in BRANCHES:
+            if acc[b] > best[b][0]:
+                best[b] = (acc[b], _branch_state(model, b), epoch)
+        log(f"phase I  epoch {epoch + 1:2d}  loss {np.mean(losses):.3f}  val audio {acc['audio']:.3f}  video {acc['video']:.3f}")
+        if all(epoch - best[b][2] >= config.patience for b in BRANCHES):
+            log("phase I  early stop: neither branch improved")
+            break
+    for b in BRANCHES:
+        model.load_state_dict(best[b][1], strict=False)
+    return {b: {"val_accuracy": best[b][0], "epoch": best[b][2] + 1} for b in BRANCHES}
+
+
+PHASE_ONE_FIELDS = ("seed", "batch_size", "phase1_epochs", "lr", "weight_decay", "patience", "class_weighting",
+                    "mixup_alpha", "window_stride")
+BRANCH_MODEL_FIELDS = ("video_encoder", "audio_encoder", "video_kwargs", "audio_kwargs", "num_classes",
+                       "embed_dim", "hidden", "dropout")
+
+
+def phase_one_key(config: "TrainingConfig", model: AVModel, manifest_digest: str) -> str:
+    """What phase I depends on: checkpoints that share it (one per fusion) train it once."""
+    model_dict = model.config.to_dict()
+    key = {"model": {f: model_dict[f] for f in BRANCH_MODEL_FIELDS},
+           "training": {f: getattr(config, f) for f in PHASE_ONE_FIELDS}, "data": manifest_digest}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def phase_one_cached(model, config, train, val, manifest_digest, log) -> dict:
+    """Phase I, or its stored result when the same branches were trained on the same data before."""
+    from safetensors.torch import load_file, save_file
+
+    folder = ROOT / "runs" / "phase1" / phase_one_key(config, model, manifest_digest)
+    weights, info = folder / "branches.safetensors", folder / "phase1.json"
+    if weights.is_file() and info.is_file():
+        model.load_state_dict(load_file(str(weights)), strict=False)
+        log(f"phase I: reusing the unimodal branches stored in {folder.relative_to(ROOT)}")
+        return json.loads(info.read_text())
+    torch.manual_seed(config.seed)
+    result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for b in BRANCHES for k, v in _branch_state(model, b).items()}
+    save_file(state, str(weights))
+    info.write_text(json.dumps(result))
+    return result
+
+
+def _masked_loss(logits, targets, mask, weight):
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    return soft_cross_entropy(logits[mask], targets[mask], weight)
+
+
+@dataclass
+class EmbeddingBank:
+    """Frozen-encoder outputs of the training examples; copy 0 is clean, copies 1.. corrupted."""
+
+    audio: torch.Tensor  # (copies, N, E)
+    audio_tokens: torch.Tensor  # (copies, N, La, Da)
+    video: torch.Tensor  # (copies, N, E)
+    video_tokens: torch.Tensor  # (copies, N, Lv, Dv)
+    audio_mask: torch.Tensor  # (copies, N) bool
+    video_mask: torch.Tensor  # (copies, N) bool
+    labels: torch.Tensor  # (N,)
+
+
+@torch.inference_mode()
+def build_bank(model: AVModel, examples: list[Example], *, copies: int, augment: "Augmenter | None",
+               batch_size: int = 64, desc: str = "bank") -> EmbeddingBank:
+    """Encode every example once per copy, so phase II costs no encoder passes per epoch."""
+    model.eval()
+    parts: dict[str, list] = {k: [] for k in ("a", "at", "v", "vt", "am", "vm")}
+    for copy_index in range(copies):
+        chunk: dict[str, list] = {k: [] for k in parts}
+        for batch in tqdm(list(batches(examples, batch_size, None)), desc=f"{desc} copy {copy_index}",
+                          leave=False, file=sys.stderr):
+            pairs = [augment.corrupt(e) if copy_index else (e.frames, e.audio) for e in batch]
+            video, audio, vmask, amask = make_batch(model, [(f, e.fps, a) for (f, a), e in zip(pairs, batch)])
+            a, at = model.encode_audio(audio)
+            v, vt = model.encode_video(video)
+            for key, value in zip(chunk, (a, at, v, vt, amask, vmask)):
+                chunk[key].append(value)
+        for key in parts:
+            parts[key].append(torch.cat(chunk[key]))
+    stacked = {k: torch.stack(v) for k, v in parts.items()}
+    return EmbeddingBank(stacked["a"], stacked["at"], stacked["v"], stacked["vt"], stacked["am"], stacked["vm"],
+                         torch.tensor([e.label for e in examples]))
+
+
+def _fuse_bank(model, bank, idx, audio_copy, video_copy, audio_mask, video_mask):
+    return model.fuse(bank.audio[audio_copy, idx], bank.audio_tokens[audio_copy, idx],
+                      bank.video[video_copy, idx], bank.video_tokens[video_copy, idx],
+                      audio_mask=audio_mask, video_mask=video_mask)
+
+
+@torch.inference_mode()
+def _bank_accuracy(model, bank: EmbeddingBank) -> float:
+    model.eval()
+    idx = torch.arange(bank.labels.shape[0])
+    zero = torch.zeros_like(idx)
+    out = _fuse_bank(model, bank, idx, zero, zero, bank.audio_mask[0], bank.video_mask[0])
+    return float((out.fused_logits.argmax(1) == bank.labels).float().mean())
+
+
+def _draw_copies(rng, n: int, copies: int, prob: float) -> torch.Tensor:
+    """Per example: the clean copy, or with ``prob`` one of the corrupted copies."""
+    if copies == 1:
+        return torch.zeros(n, dtype=torch.long)
+    corrupted = rng.random(n) < prob
+    return torch.from_numpy(np.where(corrupted, rng.integers(1, copies, n), 0))
+
+
+def train_phase_two(model, config, train, val, rng, log) -> dict:
+    """The fusion and fused head on frozen encoders, from banks of encoder outputs."""
+    model.freeze_encoders()
+    model.fusion.init_from_heads(model)
+    params = model.phase_two_parameters()
+    augment = Augmenter(config, rng)
+    copies = 1 + (config.augment_copies if config.corruption_prob else 0)
+    bank = build_bank(model, train, copies=copies, augment=augment, desc="phase II train bank")
+    val_bank = build_bank(model, val, copies=1, augment=None, desc="phase II val bank")
+    if not params:
+        log("phase II: this fusion has no parameters to train (late fusion)")
+        return {"val_accuracy": _bank_accuracy(model, val_bank), "epoch": 0}
+    opt = torch.optim.AdamW(params, lr=config.fusion_lr, weight_decay=config.weight_decay)
+    weight = _class_weights(train, model.config.num_classes, config.class_weighting)
+    n, k = len(train), model.config.num_classes
+    best = (-1.0, copy.deepcopy(model.state_dict()), 0)
+    for epoch in range(config.phase2_epochs):
+        model.train()
+        losses = []
+        for idx in torch.from_numpy(rng.permutation(n)).split(config.batch_size):
+            audio_copy = _draw_copies(rng, len(idx), copies, config.corruption_prob)
+            video_copy = _draw_copies(rng, len(idx), copies, config.corruption_prob)
+            audio_mask = bank.audio_mask[audio_copy, idx].clone()
+            video_mask = bank.video_mask[video_copy, idx].clone()
+            drop = torch.from_numpy(rng.random(len(idx)) < config.modality_dropout)
+            drop_audio = torch.from_numpy(rng.random(len(idx)) < 0.5)
+            audio_mask &= ~(drop & drop_audio)
+            video_mask &= ~(drop & ~drop_audio)
+            out = _fuse_bank(model, bank, idx, audio_copy, video_copy, audio_mask, video_mask)
+            targets = F.one_hot(bank.labels[idx], k).float()
+            loss = soft_cross_entropy(out.fused_logits, targets, weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        acc = _bank_accuracy(model, val_bank)
+        if acc > best[0]:
+            best = (acc, copy.deepcopy(model.state_dict()), epoch)
+        log(f"phase II epoch {epoch + 1:2d}  loss {np.mean(losses):.3f}  val fused {acc:.3f}")
+        if epoch - best[2] >= config.patience:
+            log("phase II early stop")
+            break
+    model.load_state_dict(best[1])
+    return {"val_accuracy": best[0], "epoch": best[2] + 1}
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _manifest_digest(dataset: Dataset) -> str:
+    manifest = dataset.root / "manifest.csv"
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.is_file() else ""
+
+
+def train(config: TrainingConfig, *, log=print) -> Path:
+    """Train, evaluate on the test split, save the checkpoint folder; returns its path."""
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    dataset = ensure_data(config)
+    classes = dataset.classes
+    model_config = ModelConfig.from_dict({**config.model, "num_classes": len(classes)})
+    model = AVModel(model_config)
+    num_frames = model.preprocessing[0].num_frames
+    started = time.perf_counter()
+    train_set = examples_for(list(dataset.split("train").samples), classes, num_frames=num_frames,
+                             window_stride=config.window_stride, desc="train")
+    val_set = examples_for(list(dataset.split("val").standard().samples), classes, num_frames=num_frames,
+                           window_stride=None, desc="val")
+    test_set = examples_for(list(dataset.split("test").standard().samples), classes, num_frames=num_frames,
+                            window_stride=None, desc="test")
+    log(f"data: {len(train_set)} train examples, {len(val_set)} val, {len(test_set)} test "
+        f"({time.perf_counter() - started:.0f} s to decode)")
+    digest = _manifest_digest(dataset)
+    phase1 = phase_one_cached(model, config, train_set, val_set, digest, log)
+    torch.manual_seed(config.seed + 2)
+    phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)
+    metrics = {"test": head_reports(model, test_set, classes), "val": head_reports(model, val_set, classes),
+               "phase1": phase1, "phase2": phase2, "train_seconds": round(time.perf_counter() - started, 1)}
+    provenance = {"data": config.data, "manifest_sha256": digest,
+                  "generator": "core.synth (factory-av)", "train_examples": len(train_set),
+                  "val_clips": len(val_set), "test_clips": len(test_set), "seed": config.seed,
+                  "torch": torch.__version__}
+    out = config.out_dir
+    save_checkpoint(out, model, classes=list(classes), training_config=config.to_dict(), metrics=metrics,
+                    provenance=provenance, dtype=config.dtype)
+    from core.evaluate import evaluate, write_card
+    from core.inference import Predictor
+
+    write_card(out, evaluate(Predictor.load(out), dataset.split("test"), progress=False), f"{config.data} --split test")
+    test = metrics["test"]
+    log(f"test accuracy: audio {test['audio']['accuracy']:.3f}  video {test['video']['accuracy']:.3f}  "
+        f"fused {test['fused']['accuracy']:.3f}  -> {out}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.training", description="Two-phase training of an AV fusion model.")
+    parser.add_argument("--config", required=True, action="append",
+                        help="YAML training config (repeat to train several in turn)")
+    parser.add_argument("--out", help="checkpoint folder (overrides the config; only with one --config)")
+    args = parser.parse_args(argv)
+    for path in args.config:
+        config = TrainingConfig.from_file(path)
+        if args.out:
+            config = dataclasses.replace(config, out=str(Path(args.out).resolve()))
+        train(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
