@@ -61,6 +61,7 @@ class TrainingConfig:
     augment_copies: int = 4
     dtype: str = "float16"
     threads: int = 2
+    phase1_cache: str = "runs/phase1"
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainingConfig":
@@ -75,7 +76,7 @@ class TrainingConfig:
 
     @property
     def out_dir(self) -> Path:
-        return ROOT / (self.out or f"checkpoints/{self.name}")
+        return ROOT / (self.out or f"checkpoints/{self.name}")  # an absolute ``out`` stays as it is
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -98,7 +99,7 @@ class Example:
 
 def ensure_data(config: TrainingConfig) -> Dataset:
     """The training data set; generated with core.synth when the folder has none."""
-    root = ROOT / config.data if not Path(config.data).is_absolute() else Path(config.data)
+    root = ROOT / config.data
     if not (root / "manifest.csv").is_file():
         from core.synth import write_dataset
 
@@ -287,11 +288,11 @@ def phase_one_cached(model, config, train, val, manifest_digest, log) -> dict:
     """Phase I, or its stored result when the same branches were trained on the same data before."""
     from safetensors.torch import load_file, save_file
 
-    folder = ROOT / "runs" / "phase1" / phase_one_key(config, model, manifest_digest)
+    folder = ROOT / config.phase1_cache / phase_one_key(config, model, manifest_digest)
     weights, info = folder / "branches.safetensors", folder / "phase1.json"
     if weights.is_file() and info.is_file():
         model.load_state_dict(load_file(str(weights)), strict=False)
-        log(f"phase I: reusing the unimodal branches stored in {folder.relative_to(ROOT)}")
+        log(f"phase I: reusing the unimodal branches stored in {folder}")
         return json.loads(info.read_text())
     torch.manual_seed(config.seed)
     result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log)
