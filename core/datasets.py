@@ -142,5 +142,6 @@ def _from_folders(root: Path) -> Dataset:
 
 
 def _classes(samples) -> tuple[str, ...]:
-    labels = {s.label for s in samples} | {seg[2] for s in samples for seg in s.segments}
+    # A timeline clip's own label names its change ("a->b"); its segments carry the classes.
+    labels = {s.label for s in samples if not s.is_long} | {seg[2] for s in samples for seg in s.segments}
     return tuple(sorted(labels))
