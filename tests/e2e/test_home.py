@@ -17,7 +17,8 @@ def test_home_lists_and_plays_sample_clips(page, app_url):
     page.get_by_text("Timeline clips").wait_for(timeout=60_000)
     print(f"\n[e2e] home page usable after {time.perf_counter() - started:.2f} s")
     videos = page.locator("video")
-    assert videos.count() >= 3
+    videos.nth(5).wait_for(timeout=30_000)  # three class samples + three timeline clips
+    assert videos.count() == 6
     # The first sample really loads and plays in the browser (H.264/AAC MP4).
     first = videos.first
     first.evaluate("v => { v.muted = true; return v.play(); }")
