@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core import corruptions
 from core.datasets import Dataset, DatasetError, load_dataset
 from core.inference import HEADS, Predictor
 from core.media import MediaError, load_clip
@@ -24,8 +25,24 @@ from core.models import CheckpointError, update_metadata
 CARD_FILE = "MODEL_CARD.md"
 
 
-def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True) -> dict:
-    """Per-head reports over the data set's single-label clips (timeline clips are left out)."""
+def parse_corruption(text: str) -> tuple[str, int]:
+    """``NAME`` or ``NAME:SEVERITY`` (severity 1-5, default 3) to a checked pair."""
+    name, _, severity = text.partition(":")
+    corruptions.get(name)
+    try:
+        level = int(severity or 3)
+    except ValueError:
+        raise ValueError(f"The severity in '{text}' must be a whole number from 1 to 5.") from None
+    corruptions.check_severity(level)
+    return name, level
+
+
+def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
+             corrupt: list[tuple[str, int]] = (), seed: int = 0) -> dict:
+    """Per-head reports over the data set's single-label clips (timeline clips are left out).
+
+    ``corrupt`` applies those corruptions to every clip (seeded per clip) before predicting.
+    """
     samples = dataset.standard().samples
     unknown = sorted({s.label for s in samples} - set(predictor.classes))
     if unknown:
@@ -37,7 +54,10 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     started = time.perf_counter()
     for i in tqdm(range(0, len(samples), batch_size), desc="evaluate", disable=not progress, file=sys.stderr):
         chunk = samples[i:i + batch_size]
-        for pred in predictor.predict_batch([load_clip(s.path) for s in chunk]):
+        clips = [load_clip(s.path) for s in chunk]
+        if corrupt:
+            clips = [corruptions.apply_many(c, list(corrupt), seed=seed + i + j) for j, c in enumerate(clips)]
+        for pred in predictor.predict_batch(clips):
             for h in HEADS:
                 probs[h].append(pred.probs[h])
     y = np.array([index[s.label] for s in samples])
@@ -47,6 +67,7 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         "accuracy": {h: reports[h]["accuracy"] for h in HEADS},
         "macro_f1": {h: reports[h]["macro_f1"] for h in HEADS},
         "heads": reports,
+        "corruptions": [f"{n}:{k}" for n, k in corrupt],
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -119,20 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="folder with manifest.csv, or a folder per class")
     parser.add_argument("--split", help="only this split of the data set (train, val, test)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--card", action="store_true", help="write the checkpoint's MODEL_CARD.md")
+    parser.add_argument("--corruption", action="append", default=[], metavar="NAME[:SEVERITY]",
+                        help="corrupt every clip first (repeat to stack), e.g. mute or gaussian_blur:5")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the corruptions")
+    parser.add_argument("--card", action="store_true", help="write the checkpoint's MODEL_CARD.md (clean data only)")
     args = parser.parse_args(argv)
     try:
+        corrupt = [parse_corruption(c) for c in args.corruption]
+        if args.card and corrupt:
+            raise ValueError("A model card describes clean data; leave out --corruption with --card.")
         predictor = Predictor.load(args.checkpoint)
-        result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json)
+        result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
+                          corrupt=corrupt, seed=args.seed)
         if args.card:
             write_card(args.checkpoint, result, args.data)
-    except (MediaError, CheckpointError, DatasetError) as exc:
+    except (MediaError, CheckpointError, DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({"checkpoint": args.checkpoint, "data": args.data, "split": args.split, **result}))
     else:
-        print(f"{result['n']} clips from {args.data}")
+        print(f"{result['n']} clips from {args.data}" + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))
         for h in HEADS:
             print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}")
     return 0

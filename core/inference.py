@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from core.media import Clip, pad_clip, sliding_windows
-from core.models import LoadedCheckpoint, batch_inputs, load_checkpoint
+from core.models import CheckpointError, LoadedCheckpoint, batch_inputs, load_checkpoint
 
 HEADS = ("audio", "video", "fused")
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -17,7 +17,10 @@ WINDOW_S = 5.0
 
 def default_checkpoint() -> Path:
     """The shipped default checkpoint, named in ``checkpoints/DEFAULT``."""
-    return CHECKPOINTS / (CHECKPOINTS / "DEFAULT").read_text().strip()
+    marker = CHECKPOINTS / "DEFAULT"
+    if not marker.is_file():
+        raise CheckpointError("No default checkpoint is named in checkpoints/DEFAULT; pass --checkpoint.")
+    return CHECKPOINTS / marker.read_text().strip()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class TrainingConfig:
     patience: int = 6
     class_weighting: bool = False
     mixup_alpha: float = 0.0
+    gain_jitter_db: float = 6.0
+    flip: bool = True
     window_stride: float = 1.25
     modality_dropout: float = 0.0
     corruption_prob: float = 0.0
@@ -225,8 +227,20 @@ def _val_accuracy(model, examples, heads) -> dict[str, float]:
     return {h: float((probs[h].argmax(1) == y).mean()) for h in heads}
 
 
-def _step_batch(model, batch, rng, mixup_alpha):
-    video, audio, vmask, amask = make_batch(model, [(e.frames, e.fps, e.audio) for e in batch])
+def _jitter(ex: Example, rng, config) -> tuple[np.ndarray, float, np.ndarray]:
+    """Label-preserving jitter: a random gain, and a mirror image (parallel stays parallel)."""
+    frames, audio = ex.frames, ex.audio
+    if config.gain_jitter_db:
+        gain = 10 ** (rng.uniform(-config.gain_jitter_db, config.gain_jitter_db) / 20)
+        audio = np.clip(audio * gain, -1.0, 1.0).astype(np.float32)
+    if config.flip and rng.random() < 0.5:
+        frames = frames[:, :, ::-1]
+    return frames, ex.fps, audio
+
+
+def _step_batch(model, batch, rng, config):
+    video, audio, vmask, amask = make_batch(model, [_jitter(e, rng, config) for e in batch])
+    mixup_alpha = config.mixup_alpha
     targets = F.one_hot(torch.tensor([e.label for e in batch]), model.config.num_classes).float()
     if mixup_alpha > 0 and len(batch) > 1:
         lam = float(rng.beta(mixup_alpha, mixup_alpha))
@@ -247,7 +261,7 @@ def train_phase_one(model, config, train, val, rng, log) -> dict:
         losses = []
         for batch in tqdm(list(batches(train, config.batch_size, rng)), desc=f"phase I epoch {epoch + 1}",
                           leave=False, file=sys.stderr):
-            video, audio, vmask, amask, targets = _step_batch(model, batch, rng, config.mixup_alpha)
+            video, audio, vmask, amask, targets = _step_batch(model, batch, rng, config)
             a, _ = model.encode_audio(audio)
             v, _ = model.encode_video(video)
             loss_a = _masked_loss(model.audio_head(a), targets, amask, weight)
@@ -271,7 +285,7 @@ def train_phase_one(model, config, train, val, rng, log) -> dict:
 
 
 PHASE_ONE_FIELDS = ("seed", "batch_size", "phase1_epochs", "lr", "weight_decay", "patience", "class_weighting",
-                    "mixup_alpha", "window_stride")
+                    "mixup_alpha", "window_stride", "gain_jitter_db", "flip")
 BRANCH_MODEL_FIELDS = ("video_encoder", "audio_encoder", "video_kwargs", "audio_kwargs", "num_classes",
                        "embed_dim", "hidden", "dropout")
 

@@ -120,3 +120,16 @@ def test_long_clips_become_windows_inside_one_segment(tmp_path):
     for e in examples:
         assert (e.frames.mean() > 127) == (e.label == 1)
     assert examples_for([sample], ("a", "b"), num_frames=4, window_stride=None, desc="t") == []
+
+
+def test_paper_configuration_builds_trains_and_predicts(tiny_data, tmp_path):
+    """R3D-18 + Wav2Vec2 (small config) + cross-attention, end to end (a smoke run, not a good model)."""
+    model = {"video_encoder": "r3d_18", "video_kwargs": {"num_frames": 4, "size": 48},
+             "audio_encoder": "wav2vec2", "audio_kwargs": {"size": "small"}, "fusion": "cross_attention"}
+    out = train(_config(tiny_data, tmp_path, model=model, phase1_epochs=1, phase2_epochs=1, dtype="float16"),
+                log=lambda *_: None)
+    predictor = Predictor.load(out)
+    assert predictor.model.config.video_encoder == "r3d_18"
+    (pred,) = predictor.predict_batch([s_clip(load_dataset(tiny_data, split="test").samples[0])])
+    assert set(pred.probs) == {"audio", "video", "fused"}
+    assert all(np.isfinite(p).all() and abs(p.sum() - 1) < 1e-4 for p in pred.probs.values())
