@@ -1,0 +1,557 @@
+"""The results database of robustness sweeps: one SQLite file, and this module its only writer.
+
+Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
+
+* ``experiments``: one row per sweep; its config (JSON) and the key that makes a
+  rerun of the same config continue it;
+* ``checkpoints`` and ``clips`` of an experiment (classes per checkpoint; path, label per clip);
+* ``conditions``: one row per checkpoint x (``clean`` or corruption x severity), with the
+  number of clips done and a complete flag;
+* ``predictions``: per clip x condition x head (audio, video, fused) the predicted class, the
+  probabilities (float32 little-endian BLOB in the checkpoint's class order), correctness,
+  whether each modality was present, and the modality weights (fused rows, where the fusion has them).
+
+WAL mode lets the dashboard read while a sweep writes; every write is one transaction, so a
+killed sweep leaves whole rows or none, and concurrent writers wait for each other (busy
+timeout). Metrics are computed from the stored rows, so a resumed sweep reports the same
+numbers as an uninterrupted one. Anything wrong with the file is a :class:`ResultsError`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.metrics import classification_report
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x61766C62  # "avlb": tells our files from other SQLite databases
+DB_ENV = "AVLAB_DB"
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "results" / "avlab.db"
+HEADS = ("audio", "video", "fused")
+CLEAN = "clean"
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+class ResultsError(ValueError):
+    """The results database cannot be used as asked; the message is one plain sentence."""
+
+
+def default_db_path() -> Path:
+    """``$AVLAB_DB`` if set, else ``results/avlab.db`` under the repository root."""
+    return Path(os.environ[DB_ENV]) if os.environ.get(DB_ENV) else DEFAULT_DB
+
+
+def condition_label(corruption: str, severity: int) -> str:
+    """``"clean"`` or ``"gaussian_blur:3"``: the one string a condition is shown and selected by."""
+    return CLEAN if corruption == CLEAN else f"{corruption}:{int(severity)}"
+
+
+def parse_condition(label: str | tuple) -> tuple[str, int]:
+    """A condition label or pair as ``(corruption, severity)``: ``"fog:3"`` -> ``("fog", 3)``.
+
+    ``"clean"`` gives ``("clean", 0)``. Labels use the corruption's registry key; a bad label is a
+    :class:`ResultsError`.
+    """
+    if isinstance(label, tuple):
+        return str(label[0]), int(label[1]) if label[0] != CLEAN else 0
+    if label == CLEAN:
+        return CLEAN, 0
+    name, _, severity = str(label).rpartition(":")
+    if not name or not severity.isdigit():
+        raise ResultsError(f"'{label}' is not a condition; use 'clean' or 'corruption:severity', e.g. 'mute:1'.")
+    return name, int(severity)
+
+
+# --------------------------------------------------------------------------- schema and migrations
+
+_SCHEMA_V1 = """
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created REAL NOT NULL,
+    finished REAL,
+    seconds REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE checkpoints (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    fusion TEXT NOT NULL,
+    classes TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, idx)
+);
+CREATE TABLE clips (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, idx)
+);
+CREATE TABLE conditions (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    checkpoint_idx INTEGER NOT NULL,
+    corruption TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    modality TEXT NOT NULL,
+    n_done INTEGER NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (experiment_id, checkpoint_idx, corruption, severity)
+);
+CREATE TABLE predictions (
+    condition_id INTEGER NOT NULL REFERENCES conditions(id) ON DELETE CASCADE,
+    clip_idx INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    predicted INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    probs BLOB NOT NULL,
+    audio_present INTEGER NOT NULL,
+    video_present INTEGER NOT NULL,
+    weight_audio REAL,
+    weight_video REAL,
+    PRIMARY KEY (condition_id, clip_idx, head)
+) WITHOUT ROWID;
+"""
+
+
+
+def _execute_script(con: sqlite3.Connection, script: str) -> None:
+    # not executescript(): it commits first, and a migration must stay inside its transaction
+    for statement in filter(str.strip, script.split(";")):
+        con.execute(statement)
+
+
+# MIGRATIONS[v] brings a database from version v to v + 1 (inside one transaction); 0 is an empty file.
+MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1)}
+
+
+class ResultsDB:
+    """A connection to the results database; create, migrate and check it on opening.
+
+    Parameters
+    ----------
+    path : path, optional
+        The database file; default :func:`default_db_path`.
+    create : bool
+        Create the file (and its folder) when it does not exist; else a missing file is an error.
+    timeout : float
+        Seconds a writer waits for another one before giving up.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = 60.0):
+        self.path = Path(path) if path is not None else default_db_path()
+        if not self.path.exists():
+            if not create:
+                raise ResultsError(f"There is no results database at '{self.path}'; run a sweep first.")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.path.is_dir():
+            raise ResultsError(f"'{self.path}' is a folder, not a results database file.")
+        try:
+            self.con = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self.con.execute("PRAGMA foreign_keys = ON")
+            self._check_and_migrate()
+            self.con.execute("PRAGMA journal_mode = WAL")
+            self.con.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise ResultsError(f"'{self.path}' is not a results database (SQLite says: {exc}).") from exc
+
+    def _check_and_migrate(self) -> None:
+        if self._versions() == (APPLICATION_ID, SCHEMA_VERSION):
+            return  # the common case: readers take no write lock
+        with self.transaction():
+            app, version = self._versions()
+            tables = self.con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if app != APPLICATION_ID and (app != 0 or tables or version):
+                raise ResultsError(f"'{self.path}' is an SQLite database of another program, not avlab results.")
+            if version > SCHEMA_VERSION:
+                raise ResultsError(f"'{self.path}' has results schema version {version}; this avlab reads up to "
+                                   f"{SCHEMA_VERSION}. Update avlab.")
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](self.con)
+                version += 1
+            self.con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self.con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _versions(self) -> tuple[int, int]:
+        return (self.con.execute("PRAGMA application_id").fetchone()[0],
+                self.con.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any exception."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "ResultsDB":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing (sweeps)
+
+    def start_experiment(self, *, key: str, name: str, config: dict, checkpoints: Sequence[dict],
+                         clips: Sequence[tuple[str, str]],
+                         conditions: Sequence[tuple[str, int, str]]) -> tuple[int, bool]:
+        """The experiment with this key, created with its checkpoints, clips and conditions if new.
+
+        ``checkpoints`` are dicts with name, path, fusion, classes, fingerprint; ``clips`` are
+        (path, label); ``conditions`` are (corruption, severity, modality), ``("clean", 0, "none")``
+        first. Returns ``(id, created)``.
+        """
+        with self.transaction() as con:
+            row = con.execute("SELECT id FROM experiments WHERE key = ?", (key,)).fetchone()
+            if row:
+                return int(row[0]), False
+            eid = con.execute("INSERT INTO experiments (key, name, config, created) VALUES (?, ?, ?, ?)",
+                              (key, name, json.dumps(config), time.time())).lastrowid
+            con.executemany("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(eid, i, c["name"], str(c["path"]), c["fusion"], json.dumps(list(c["classes"])),
+                              c["fingerprint"]) for i, c in enumerate(checkpoints)])
+            con.executemany("INSERT INTO clips VALUES (?, ?, ?, ?)",
+                            [(eid, i, str(p), label) for i, (p, label) in enumerate(clips)])
+            con.executemany("INSERT INTO conditions (experiment_id, checkpoint_idx, corruption, severity, modality) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            [(eid, k, c, s, m) for k in range(len(checkpoints)) for c, s, m in conditions])
+            return int(eid), True
+
+    def condition_ids(self, experiment_id: int) -> dict[tuple[int, str, int], int]:
+        """(checkpoint index, corruption, severity) -> condition id."""
+        rows = self.con.execute("SELECT checkpoint_idx, corruption, severity, id FROM conditions "
+                                "WHERE experiment_id = ?", (experiment_id,))
+        return {(k, c, s): i for k, c, s, i in rows}
+
+    def done_clips(self, experiment_id: int) -> dict[int, set[int]]:
+        """Condition id -> the clip indices whose rows are stored (what a resumed sweep skips)."""
+        done: dict[int, set[int]] = {}
+        rows = self.con.execute(
+            "SELECT p.condition_id, p.clip_idx FROM predictions p JOIN conditions c ON c.id = p.condition_id "
+            "WHERE c.experiment_id = ? AND p.head = 'fused'", (experiment_id,))
+        for cid, clip in rows:
+            done.setdefault(cid, set()).add(clip)
+        return done
+
+    def write_predictions(self, experiment_id: int, rows: Iterable[tuple], *, seconds: float = 0.0) -> None:
+        """Store prediction rows in one transaction and update the conditions they complete.
+
+        Each row is ``(condition_id, clip_idx, head, predicted, correct, probs (K,) float32,
+        audio_present, video_present, weight_audio or None, weight_video or None)``. A row
+        already stored is left as it is, so two writers of the same rows do no harm.
+        """
+        rows = [(int(c), int(i), h, int(p), int(ok), np.asarray(pr, "<f4").tobytes(), int(ap), int(vp),
+                 None if wa is None else float(wa), None if wv is None else float(wv))
+                for c, i, h, p, ok, pr, ap, vp, wa, wv in rows]
+        touched = sorted({r[0] for r in rows})
+        with self.transaction() as con:
+            con.executemany("INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            n_clips = con.execute("SELECT count(*) FROM clips WHERE experiment_id = ?", (experiment_id,)).fetchone()[0]
+            for cid in touched:
+                n = con.execute("SELECT count(*) FROM predictions WHERE condition_id = ? AND head = 'fused'",
+                                (cid,)).fetchone()[0]
+                con.execute("UPDATE conditions SET n_done = ?, complete = ? WHERE id = ?", (n, int(n >= n_clips), cid))
+            con.execute("UPDATE experiments SET seconds = seconds + ? WHERE id = ?", (seconds, experiment_id))
+
+    def finish_experiment(self, experiment_id: int) -> bool:
+        """Mark the experiment finished if every condition is complete; return whether it is."""
+        with self.transaction() as con:
+            left = con.execute("SELECT count(*) FROM conditions WHERE experiment_id = ? AND complete = 0",
+                               (experiment_id,)).fetchone()[0]
+            if not left:
+                con.execute("UPDATE experiments SET finished = coalesce(finished, ?) WHERE id = ?",
+                            (time.time(), experiment_id))
+        return not left
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        """Remove an experiment and everything stored for it."""
+        self.get_experiment(experiment_id)
+        with self.transaction() as con:
+            con.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
+
+    # ------------------------------------------------------------------ reading
+
+    def list_experiments(self) -> pd.DataFrame:
+        """One row per experiment: id, name, created, finished, progress (0-1), checkpoints, clips, conditions."""
+        rows = self.con.execute("""
+            SELECT e.id, e.name, e.created, e.finished, e.seconds,
+                   (SELECT group_concat(name, ', ') FROM checkpoints WHERE experiment_id = e.id),
+                   (SELECT count(*) FROM clips WHERE experiment_id = e.id),
+                   (SELECT count(*) FROM conditions WHERE experiment_id = e.id),
+                   (SELECT coalesce(sum(n_done), 0) FROM conditions WHERE experiment_id = e.id)
+            FROM experiments e ORDER BY e.id""").fetchall()
+        out = pd.DataFrame(rows, columns=["id", "name", "created", "finished", "seconds", "checkpoints", "clips",
+                                          "conditions", "done"])
+        out["progress"] = out["done"] / (out["clips"] * out["conditions"]).where(lambda s: s > 0)
+        for col in ("created", "finished"):
+            out[col] = pd.to_datetime(out[col], unit="s")
+        return out.drop(columns="done")
+
+    def get_experiment(self, experiment_id: int) -> dict:
+        """The experiment's config, checkpoints (name, path, fusion, classes), clips, conditions and progress."""
+        row = self.con.execute("SELECT id, name, config, created, finished, seconds FROM experiments WHERE id = ?",
+                               (int(experiment_id),)).fetchone()
+        if row is None:
+            raise ResultsError(f"There is no experiment {experiment_id} in '{self.path}'; `list` shows the ids.")
+        checkpoints = [{"name": n, "path": p, "fusion": f, "classes": json.loads(c), "fingerprint": fp}
+                       for n, p, f, c, fp in self.con.execute(
+                           "SELECT name, path, fusion, classes, fingerprint FROM checkpoints "
+                           "WHERE experiment_id = ? ORDER BY idx", (row[0],))]
+        clips = self.con.execute("SELECT path, label FROM clips WHERE experiment_id = ? ORDER BY idx",
+                                 (row[0],)).fetchall()
+        conds = self.con.execute("SELECT checkpoint_idx, corruption, severity, modality, n_done, complete "
+                                 "FROM conditions WHERE experiment_id = ? ORDER BY id", (row[0],)).fetchall()
+        done = sum(c[4] for c in conds)
+        return {"id": row[0], "name": row[1], "config": json.loads(row[2]), "created": row[3], "finished": row[4],
+                "seconds": row[5], "checkpoints": checkpoints, "clips": [{"path": p, "label": l} for p, l in clips],
+                "conditions": [condition_label(c, s) for k, c, s, *_ in conds if k == 0],
+                "progress": done / max(1, len(clips) * len(conds)),
+                "complete": bool(conds) and all(c[5] for c in conds)}
+
+    def _rows(self, experiment_id: int, where: str = "", params: tuple = ()) -> pd.DataFrame:
+        """Stored prediction rows joined with their condition, checkpoint and clip."""
+        self.get_experiment(experiment_id)
+        rows = self.con.execute(f"""
+            SELECT k.name, c.checkpoint_idx, c.corruption, c.severity, c.modality, p.clip_idx, l.path, l.label,
+                   p.head, p.predicted, p.correct, p.probs, p.audio_present, p.video_present,
+                   p.weight_audio, p.weight_video
+            FROM predictions p JOIN conditions c ON c.id = p.condition_id
+            JOIN checkpoints k ON k.experiment_id = c.experiment_id AND k.idx = c.checkpoint_idx
+            JOIN clips l ON l.experiment_id = c.experiment_id AND l.idx = p.clip_idx
+            WHERE c.experiment_id = ? {where}
+            ORDER BY c.checkpoint_idx, c.id, p.head, p.clip_idx""", (experiment_id, *params)).fetchall()
+        columns = ["checkpoint", "checkpoint_idx", "corruption", "severity", "modality", "clip_idx", "clip_path",
+                   "label", "head", "predicted", "correct", "probs", "audio_present", "video_present",
+                   "weight_audio", "weight_video"]
+        df = pd.DataFrame(rows, columns=columns)
+        df["probs"] = [np.frombuffer(b, "<f4") for b in df["probs"]]
+        df.insert(4, "condition", [condition_label(c, s) for c, s in zip(df["corruption"], df["severity"])])
+        return df
+
+    def predictions(self, experiment_id: int, checkpoint: str | None = None,
+                    condition: str | tuple | None = None) -> pd.DataFrame:
+        """Per-clip rows (clip path, label, head, predicted class, correct, confidence, probabilities, weights)."""
+        where, params = "", ()
+        if checkpoint is not None:
+            where, params = " AND k.name = ?", (checkpoint,)
+        if condition is not None:
+            corruption, severity = parse_condition(condition)
+            where, params = where + " AND c.corruption = ? AND c.severity = ?", (*params, corruption, severity)
+        df = self._rows(experiment_id, where, params)
+        classes = {c["name"]: c["classes"] for c in self.get_experiment(experiment_id)["checkpoints"]}
+        df["predicted_class"] = [classes[k][i] for k, i in zip(df["checkpoint"], df["predicted"])]
+        df["confidence"] = [float(p.max()) for p in df["probs"]]
+        df["correct"] = df["correct"].astype(bool)
+        return df.drop(columns=["checkpoint_idx"])
+
+    def condition_metrics(self, experiment_id: int) -> pd.DataFrame:
+        """One row per checkpoint x condition x head: n, accuracy, macro P/R/F1, ECE, per-class accuracy,
+        confusion matrix, and for the fused head the fusion gain (fused minus the best unimodal head)."""
+        df = self._rows(experiment_id)
+        exp = self.get_experiment(experiment_id)
+        index = {k["name"]: {c: i for i, c in enumerate(k["classes"])} for k in exp["checkpoints"]}
+        out = []
+        for (ckpt, cond, head), g in df.groupby(["checkpoint", "condition", "head"], sort=False):
+            classes = exp["checkpoints"][int(g["checkpoint_idx"].iloc[0])]["classes"]
+            y = np.array([index[ckpt][l] for l in g["label"]])
+            report = classification_report(y, np.stack(g["probs"].to_numpy()), classes)
+            out.append({"checkpoint": ckpt, "condition": cond, "corruption": g["corruption"].iloc[0],
+                        "severity": int(g["severity"].iloc[0]), "modality": g["modality"].iloc[0], "head": head,
+                        **{k: report[k] for k in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
+                                                  "ece", "per_class_accuracy", "confusion_matrix")}})
+        table = pd.DataFrame(out, columns=["checkpoint", "condition", "corruption", "severity", "modality", "head",
+                                           "n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "ece",
+                                           "per_class_accuracy", "confusion_matrix"])
+        acc = table.pivot_table(index=["checkpoint", "condition"], columns="head", values="accuracy")
+        if not acc.empty and set(HEADS) <= set(acc.columns):
+            gain = (acc["fused"] - acc[["audio", "video"]].max(axis=1)).rename("fusion_gain")
+            table = table.join(gain, on=["checkpoint", "condition"])
+            table.loc[table["head"] != "fused", "fusion_gain"] = np.nan
+        else:
+            table["fusion_gain"] = np.nan
+        return table
+
+    def summary(self, experiment_id: int, *, baseline: str | None = None) -> pd.DataFrame:
+        """Robustness per checkpoint x head: clean accuracy, mPC, rPC, mCE, relative mCE, and for the fused
+        head the fusion gain (clean and mean under corruption) and the fallback gaps.
+
+        mPC is the mean accuracy over corruptions (each averaged over its severities); rPC = mPC / clean.
+        mCE follows ImageNet-C: per corruption, the errors summed over severities divided by the
+        ``baseline`` checkpoint's (default: the experiment's first), averaged over corruptions; relative
+        mCE uses the error increases over clean instead. Fallback gap: fused minus the surviving head's
+        accuracy over the clip-conditions where only that modality was present (muted, black or absent).
+        """
+        metrics = self.condition_metrics(experiment_id)
+        rows = self._rows(experiment_id)
+        names = [k["name"] for k in self.get_experiment(experiment_id)["checkpoints"]]
+        baseline = names[0] if baseline is None else baseline
+        if baseline not in names:
+            raise ResultsError(f"'{baseline}' is not a checkpoint of experiment {experiment_id}; "
+                               f"choose one of {', '.join(names)}.")
+        out = []
+        for ckpt in names:
+            for head in HEADS:
+                out.append({"checkpoint": ckpt, "head": head,
+                            **_robustness(metrics, ckpt, head, baseline), **_fusion(metrics, rows, ckpt, head)})
+        return pd.DataFrame(out)
+
+    def modality_weights(self, experiment_id: int) -> pd.DataFrame:
+        """Mean (audio, video) modality weights per checkpoint x condition; NaN where the fusion has none."""
+        self.get_experiment(experiment_id)
+        rows = self.con.execute("""
+            SELECT k.name, c.corruption, c.severity, avg(p.weight_audio), avg(p.weight_video), count(p.weight_audio)
+            FROM conditions c JOIN checkpoints k ON k.experiment_id = c.experiment_id AND k.idx = c.checkpoint_idx
+            JOIN predictions p ON p.condition_id = c.id AND p.head = 'fused'
+            WHERE c.experiment_id = ? GROUP BY c.id ORDER BY c.checkpoint_idx, c.id""", (experiment_id,)).fetchall()
+        df = pd.DataFrame(rows, columns=["checkpoint", "corruption", "severity", "weight_audio", "weight_video", "n"])
+        df.insert(1, "condition", [condition_label(c, s) for c, s in zip(df["corruption"], df["severity"])])
+        return df.astype({"weight_audio": float, "weight_video": float})
+
+    def export(self, experiment_id: int, path: str | os.PathLike, *, format: str | None = None) -> Path:
+        """Write the per-clip rows to CSV or Parquet, one ``prob_<class>`` column per class."""
+        path = Path(path)
+        format = format or path.suffix.lstrip(".")
+        if format not in EXPORT_FORMATS:
+            raise ResultsError(f"Cannot export to '{format}'; choose csv or parquet.")
+        classes = {c["name"]: c["classes"] for c in self.get_experiment(experiment_id)["checkpoints"]}
+        df = export_frame(self.predictions(experiment_id), classes)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if format == "csv":
+            df.to_csv(path, index=False)
+        else:
+            df.to_parquet(path, index=False)
+        return path
+
+
+def export_frame(predictions: pd.DataFrame, classes: dict[str, list[str]]) -> pd.DataFrame:
+    """The flat export table: ``predictions`` with the probabilities spread to ``prob_<class>`` columns.
+
+    ``classes`` maps each checkpoint to its class list; a class a checkpoint lacks is NaN in its rows.
+    """
+    df = predictions.drop(columns=["probs"]).reset_index(drop=True)
+    names = list(dict.fromkeys(c for cs in classes.values() for c in cs))
+    spread = np.full((len(df), len(names)), np.nan, np.float32)
+    column = {c: j for j, c in enumerate(names)}
+    for i, (ckpt, probs) in enumerate(zip(df["checkpoint"], predictions["probs"])):
+        spread[i, [column[c] for c in classes[ckpt]]] = probs
+    return pd.concat([df, pd.DataFrame(spread, columns=[f"prob_{c}" for c in names])], axis=1)
+
+
+def _mean(values) -> float:
+    values = np.asarray(list(values), float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def _robustness(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
+    mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
+    base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
+    clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
+    base_clean = _mean(base.loc[base["corruption"] == CLEAN, "accuracy"])
+    corrupted = mine[mine["corruption"] != CLEAN]
+    per_corruption = corrupted.groupby("corruption", sort=False)["accuracy"].mean()
+    mpc = _mean(per_corruption)
+    ce, rce = [], []
+    for name, g in corrupted.groupby("corruption", sort=False):
+        b = base[base["corruption"] == name].set_index("severity")["accuracy"]
+        mine_err = (1 - g.set_index("severity")["accuracy"]).reindex(b.index)
+        base_err = 1 - b
+        if not b.empty and base_err.sum() > 0:
+            ce.append(mine_err.sum() / base_err.sum())
+        if not b.empty and (base_err - (1 - base_clean)).sum() > 0:
+            rce.append((mine_err - (1 - clean)).sum() / (base_err - (1 - base_clean)).sum())
+    return {"clean_accuracy": clean, "mpc": mpc, "rpc": mpc / clean if clean > 0 else float("nan"),
+            "mce": _mean(ce), "relative_mce": _mean(rce), "corruptions": int(per_corruption.size)}
+
+
+def _fusion(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:
+    nan = float("nan")
+    if head != "fused":
+        return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,
+                "fallback_gap_no_video": nan}
+    fused = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == "fused")]
+    gains = fused.set_index("corruption")["fusion_gain"]
+    mine = rows[rows["checkpoint"] == ckpt]
+    # rows come ordered by condition, head, clip, so the heads' rows of one clip-condition line up
+    by_head = {h: mine[mine["head"] == h].reset_index(drop=True) for h in HEADS}
+    fused_ok = by_head["fused"]["correct"].to_numpy(float)
+    a, v = by_head["fused"]["audio_present"].to_numpy(bool), by_head["fused"]["video_present"].to_numpy(bool)
+
+    def gap(only: np.ndarray, survivor: str) -> float:
+        return float(fused_ok[only].mean() - by_head[survivor]["correct"].to_numpy(float)[only].mean()) \
+            if only.any() else nan
+
+    return {"fusion_gain": _mean(gains[gains.index == CLEAN]),
+            "fusion_gain_corrupted": _mean(fused.groupby("corruption")["fusion_gain"].mean()
+                                           .drop(CLEAN, errors="ignore")),
+            "fallback_gap_no_audio": gap(~a & v, "video"), "fallback_gap_no_video": gap(a & ~v, "audio")}
+
+
+# --------------------------------------------------------------------------- module-level readers
+
+
+def _reader(db) -> ResultsDB:
+    return db if isinstance(db, ResultsDB) else ResultsDB(db, create=False)
+
+
+def _read(method: str, db, *args, **kwargs):
+    handle = _reader(db)
+    try:
+        return getattr(handle, method)(*args, **kwargs)
+    finally:
+        if handle is not db:
+            handle.close()
+
+
+def list_experiments(*, db=None) -> pd.DataFrame:
+    """:meth:`ResultsDB.list_experiments` on the database at ``db`` (a path, a ResultsDB or the default)."""
+    return _read("list_experiments", db)
+
+
+def get_experiment(experiment_id: int, *, db=None) -> dict:
+    """:meth:`ResultsDB.get_experiment` on the database at ``db``."""
+    return _read("get_experiment", db, experiment_id)
+
+
+def condition_metrics(experiment_id: int, *, db=None) -> pd.DataFrame:
+    """:meth:`ResultsDB.condition_metrics` on the database at ``db``."""
+    return _read("condition_metrics", db, experiment_id)
+
+
+def summary(experiment_id: int, *, baseline: str | None = None, db=None) -> pd.DataFrame:
+    """:meth:`ResultsDB.summary` on the database at ``db``."""
+    return _read("summary", db, experiment_id, baseline=baseline)
+
+
+def modality_weights(experiment_id: int, *, db=None) -> pd.DataFrame:
+    """:meth:`ResultsDB.modality_weights` on the database at ``db``."""
+    return _read("modality_weights", db, experiment_id)
+
+
+def predictions(experiment_id: int, checkpoint: str | None = None, condition: str | tuple | None = None, *,
+                db=None) -> pd.DataFrame:
+    """:meth:`ResultsDB.predictions` on the database at ``db``."""
+    return _read("predictions", db, experiment_id, checkpoint, condition)
+
+
+__all__ = ["ResultsDB", "ResultsError", "SCHEMA_VERSION", "MIGRATIONS", "HEADS", "CLEAN", "DB_ENV", "DEFAULT_DB",
+           "default_db_path", "condition_label", "parse_condition", "list_experiments", "get_experiment",
+           "condition_metrics", "summary", "modality_weights", "predictions", "export_frame"]

@@ -1,0 +1,210 @@
+"""core.experiments: sweeps on a tiny data set and model; kill and resume; shortcuts equal the long way; CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from core.experiments import ExperimentConfig, ExperimentError, main, run_experiment
+from core.inference import Predictor
+from core.media import Clip, load_clip, write_clip
+from core.models import AVModel, ModelConfig, save_checkpoint
+from core.results import ResultsDB
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_MODEL = ModelConfig(video_encoder="small3d", video_kwargs={"num_frames": 4, "size": 32, "widths": [4, 8]},
+                         audio_encoder="mel_cnn", audio_kwargs={"widths": [4, 8, 8, 8], "out_dim": 16},
+                         fusion="modality_attention", num_classes=2, embed_dim=16, hidden=16)
+CORRUPTIONS = ("mute", "gaussian_blur", "audio_gaussian_noise", "av_rain")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Four 5 s clips of two classes (bright + 440 Hz, dark + 1.5 kHz) and an untrained tiny checkpoint."""
+    root = tmp_path_factory.mktemp("tiny_sweep")
+    rng = np.random.default_rng(0)
+    t = np.arange(16_000 * 5) / 16_000
+    rows = ["path,label,split"]
+    for label, level, hz in (("bright", 200, 440.0), ("dark", 40, 1500.0)):
+        for i in range(2):
+            frames = np.clip(level + rng.normal(0, 30, (16, 32, 32, 3)), 0, 255).astype(np.uint8)
+            audio = (0.3 * np.sin(2 * np.pi * hz * t) + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+            write_clip(Clip(frames=frames, fps=3.2, audio=audio, duration=5.0), root / f"{label}_{i}.mp4")
+            rows.append(f"{label}_{i}.mp4,{label},test")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(root / "ckpt", AVModel(TINY_MODEL).eval(), classes=["bright", "dark"], dtype="float32")
+    return root, ckpt
+
+
+def _config(tiny, **changes) -> ExperimentConfig:
+    root, ckpt = tiny
+    return ExperimentConfig.from_dict({"checkpoints": [str(ckpt)], "data": str(root), "corruptions": CORRUPTIONS,
+                                       "severities": [1, 3], "batch_size": 2, **changes})
+
+
+def _n_rows(config: ExperimentConfig, clips: int = 4) -> int:
+    return (1 + len(config.corruptions) * len(config.severities)) * clips * 3
+
+
+def _probs(db_path, eid) -> pd.DataFrame:
+    with ResultsDB(db_path) as db:
+        rows = db.predictions(eid)
+    return rows.set_index(["condition", "head", "clip_idx"]).sort_index()
+
+
+@pytest.fixture(scope="module")
+def reference(tiny, tmp_path_factory):
+    """An uninterrupted sweep to compare the others with."""
+    path = tmp_path_factory.mktemp("ref") / "ref.db"
+    eid = run_experiment(_config(tiny), db=path)
+    return path, eid
+
+
+def test_sweep_stores_every_row_and_clean_equals_the_predictor(tiny, reference):
+    path, eid = reference
+    rows = _probs(path, eid)
+    assert len(rows) == _n_rows(_config(tiny)) and rows.index.is_unique
+    clean = rows.loc["clean"].loc["fused"].sort_index()
+    predictor = Predictor.load(tiny[1])
+    clips = [load_clip(p) for p in clean["clip_path"]]
+    expected = np.stack([p.probs["fused"] for p in predictor.predict_batch(clips)])
+    np.testing.assert_allclose(np.stack(clean["probs"]), expected, atol=1e-5)
+    muted = rows.loc["mute:1"]
+    assert (muted["audio_present"] == 0).all() and (muted["video_present"] == 1).all()
+    fused = muted.loc["fused"]
+    assert (fused["weight_audio"] == 0).all() and (fused["weight_video"] == 1).all()
+    assert rows.loc["clean"].loc["audio"]["weight_audio"].isna().all()  # weights live on fused rows
+    with ResultsDB(path) as db:
+        exp = db.get_experiment(eid)
+        assert exp["complete"] and exp["config"]["corruptions"] == list(CORRUPTIONS)
+        assert exp["conditions"][:3] == ["clean", "mute:1", "mute:3"]
+
+
+def test_killed_sweep_resumes_to_identical_results(tiny, reference, tmp_path):
+    path = tmp_path / "killed.db"
+    config = _config(tiny)
+    # SIGKILL itself after three stored chunks: no cleanup, no except clause, a mid-run stop
+    script = (
+        "import json, os, signal, sys\n"
+        "from core.experiments import ExperimentConfig, run_experiment\n"
+        "calls = []\n"
+        "def progress(done, total, message):\n"
+        "    calls.append(done)\n"
+        "    if len(calls) == 4:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "run_experiment(ExperimentConfig.from_dict(json.loads(sys.argv[1])), db=sys.argv[2], progress=progress)\n")
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(config.to_dict()), str(path)], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    with ResultsDB(path) as db:
+        stored = db.con.execute("SELECT count(*) FROM predictions").fetchone()[0]
+        assert stored == 3 * 2 * 3  # three chunks of 2 clips x 3 heads, nothing half-written
+        assert not db.get_experiment(1)["complete"]
+    seen = []
+    eid = run_experiment(config, db=path, progress=lambda done, total, message: seen.append((done, total)))
+    assert eid == 1 and seen[0] == (6, 36) and seen[-1] == (36, 36)
+    resumed, ref = _probs(path, eid), _probs(*reference)
+    assert len(resumed) == _n_rows(config) and resumed.index.is_unique
+    np.testing.assert_array_equal(np.stack(resumed["probs"]), np.stack(ref["probs"]))
+    with ResultsDB(path) as db, ResultsDB(reference[0]) as rdb:
+        pd.testing.assert_frame_equal(db.condition_metrics(eid), rdb.condition_metrics(reference[1]))
+        pd.testing.assert_frame_equal(db.summary(eid), rdb.summary(reference[1]))
+        assert db.get_experiment(eid)["complete"]
+
+
+def test_ctrl_c_keeps_what_was_stored_and_a_rerun_adds_nothing_twice(tiny, tmp_path):
+    path = tmp_path / "ctrl_c.db"
+    config = _config(tiny, corruptions=["mute"], severities=[1])
+
+    def interrupt(done, total, message):
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(config, db=path, progress=interrupt)
+    assert run_experiment(config, db=path) == 1
+    assert run_experiment(config, db=path) == 1  # finished: nothing to do
+    assert run_experiment(_config(tiny, corruptions=["mute"], severities=[1], seed=1), db=path) == 2
+    with ResultsDB(path) as db:
+        assert db.con.execute("SELECT count(*) FROM predictions").fetchone()[0] == 2 * _n_rows(config)
+
+
+def test_shortcuts_equal_the_long_way(tiny, reference, tmp_path):
+    """Reusing the clean branch, and blurring only the sampled frames, give the same outputs as not doing so."""
+    ref = _probs(*reference)
+    path = tmp_path / "long.db"
+    eid = run_experiment(_config(tiny, frames="all"), db=path, reuse_embeddings=False)
+    slow = _probs(path, eid)
+    for condition in ("clean", "gaussian_blur:3", "audio_gaussian_noise:1", "mute:1"):
+        np.testing.assert_allclose(np.stack(slow.loc[condition]["probs"]), np.stack(ref.loc[condition]["probs"]),
+                                   atol=1e-5, err_msg=condition)
+
+
+def test_bad_configs_are_plain_errors(tiny, tmp_path):
+    with pytest.raises(ExperimentError, match="no corruption called 'fogg'"):
+        _config(tiny, corruptions=["fogg"])
+    with pytest.raises(ExperimentError, match="from 1 to 5"):
+        _config(tiny, severities=[0])
+    with pytest.raises(ExperimentError, match="unknown field"):
+        ExperimentConfig.from_dict({"sed": 1})
+    (tmp_path / "other.csv").write_text("path,label\nx.mp4,cat\n")
+    (tmp_path / "x.mp4").write_bytes(tiny[0].joinpath("bright_0.mp4").read_bytes())
+    with pytest.raises(ExperimentError, match="does not know: cat"):
+        run_experiment(_config(tiny, data=str(tmp_path / "other.csv")), db=tmp_path / "r.db")
+    yaml_file = tmp_path / "sweep.yaml"
+    yaml_file.write_text("corruptions: [mute, fog]\nseverities: [2]\nseed: 7\n")
+    loaded = ExperimentConfig.from_file(yaml_file)
+    assert loaded.corruptions == ("mute", "fog") and loaded.severities == (2,) and loaded.seed == 7
+
+
+def test_cli_run_list_show_export_delete(tiny, tmp_path, capsys):
+    root, ckpt = tiny
+    db = str(tmp_path / "cli.db")
+    assert main(["--db", db, "run", "--checkpoint", str(ckpt), "--data", str(root), "--corruptions", "mute",
+                 "--severities", "1", "--quiet"]) == 0
+    assert "experiment 1 complete" in capsys.readouterr().out
+    assert main(["--db", db, "list"]) == 0 and "tiny_sweep" in capsys.readouterr().out
+    assert main(["--db", db, "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "mpc" in out and "normal / muted / blurred" in out
+    assert main(["--db", db, "show", "1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert {r["head"] for r in shown["summary"]} == {"audio", "video", "fused"}
+    target = tmp_path / "rows.parquet"
+    assert main(["--db", db, "export", "1", "--format", "parquet", "--out", str(target)]) == 0
+    assert len(pd.read_parquet(target)) == 2 * 4 * 3
+    assert main(["--db", db, "delete", "1"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "show", "1"]) == 2 and "no experiment 1" in capsys.readouterr().err
+    assert main(["--db", db, "run", "--corruptions", "nope"]) == 2
+
+
+def test_several_checkpoints_share_corrupted_clips_and_see_their_own_frames(tiny, tmp_path):
+    """A second checkpoint sampling 6 frames (not 4): its seen-frame shortcut still equals the long way."""
+    root, first = tiny
+    torch.manual_seed(1)
+    config6 = ModelConfig.from_dict({**TINY_MODEL.to_dict(),
+                                     "video_kwargs": {**TINY_MODEL.video_kwargs, "num_frames": 6}})
+    second = save_checkpoint(tmp_path / "six", AVModel(config6).eval(), classes=["bright", "dark"], dtype="float32")
+    runs = {}
+    for frames in ("seen", "all"):
+        config = _config(tiny, checkpoints=[str(first), str(second)], corruptions=["gaussian_blur", "mute"],
+                         severities=[2], frames=frames)
+        eid = run_experiment(config, db=tmp_path / f"{frames}.db")
+        runs[frames] = _probs(tmp_path / f"{frames}.db", eid)
+        with ResultsDB(tmp_path / f"{frames}.db") as db:
+            summary = db.summary(eid, baseline="six").set_index(["checkpoint", "head"])
+        assert summary.loc[("six", "fused"), "mce"] == 1.0 and len(summary) == 6
+    assert len(runs["seen"]) == 2 * 3 * 4 * 3
+    for name in ("ckpt", "six"):
+        seen, every = (runs[f][runs[f]["checkpoint"] == name] for f in ("seen", "all"))
+        np.testing.assert_allclose(np.stack(seen.loc["gaussian_blur:2"]["probs"]),
+                                   np.stack(every.loc["gaussian_blur:2"]["probs"]), atol=1e-5)

@@ -1,0 +1,252 @@
+"""core.results: schema and migrations, bad files, concurrent writers, metrics by hand, export round trip."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import results
+from core.results import ResultsDB, ResultsError
+
+CLASSES = ["a", "b"]
+LABELS = ["a", "a", "b", "b"]
+CONDITIONS = [("clean", 0, "none"), ("noise", 1, "audio"), ("noise", 2, "audio"), ("mute", 1, "audio")]
+
+
+def _probs(pred: int, confidence: float = 0.8) -> np.ndarray:
+    p = np.full(2, 1 - confidence, np.float32)
+    p[pred] = confidence
+    return p
+
+
+def _experiment(db: ResultsDB, key: str = "k", checkpoints=("m1", "m2")) -> int:
+    eid, created = db.start_experiment(
+        key=key, name="hand", config={"seed": 0},
+        checkpoints=[{"name": n, "path": f"/ck/{n}", "fusion": "modality_attention", "classes": CLASSES,
+                      "fingerprint": n} for n in checkpoints],
+        clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)], conditions=CONDITIONS)
+    assert created
+    return eid
+
+
+def _write(db: ResultsDB, eid: int, ckpt: int, corruption: str, severity: int, correct: dict[str, list[int]],
+           *, audio_present=1, weights=(0.25, 0.75)) -> None:
+    """Rows of one condition; ``correct[head]`` says per clip whether that head is right."""
+    cid = db.condition_ids(eid)[(ckpt, corruption, severity)]
+    rows = []
+    for head, oks in correct.items():
+        for i, ok in enumerate(oks):
+            y = CLASSES.index(LABELS[i])
+            pred = y if ok else 1 - y
+            w = weights if head == "fused" else (None, None)
+            rows.append((cid, i, head, pred, ok, _probs(pred), audio_present, 1, *w))
+    db.write_predictions(eid, rows)
+
+
+@pytest.fixture
+def hand(tmp_path):
+    """Two checkpoints; every accuracy below is a count of ones divided by 4."""
+    db = ResultsDB(tmp_path / "r.db")
+    eid = _experiment(db)
+    # m1: clean audio 3/4, video 2/4, fused 4/4; noise:1 fused 3/4, noise:2 fused 1/4; mute fused 2/4, video 2/4
+    _write(db, eid, 0, "clean", 0, {"audio": [1, 1, 1, 0], "video": [1, 0, 1, 0], "fused": [1, 1, 1, 1]})
+    _write(db, eid, 0, "noise", 1, {"audio": [1, 1, 0, 0], "video": [1, 0, 1, 0], "fused": [1, 1, 1, 0]})
+    _write(db, eid, 0, "noise", 2, {"audio": [0, 0, 0, 0], "video": [1, 0, 1, 0], "fused": [1, 0, 0, 0]})
+    _write(db, eid, 0, "mute", 1, {"audio": [0, 1, 0, 1], "video": [1, 0, 1, 0], "fused": [1, 1, 0, 0]},
+           audio_present=0, weights=(0.0, 1.0))
+    # m2 (the baseline for mCE below): clean fused 2/4; noise:1 fused 2/4, noise:2 fused 0/4; mute fused 1/4
+    _write(db, eid, 1, "clean", 0, {"audio": [1, 0, 1, 0], "video": [1, 1, 0, 0], "fused": [1, 1, 0, 0]})
+    _write(db, eid, 1, "noise", 1, {"audio": [1, 0, 0, 0], "video": [1, 1, 0, 0], "fused": [1, 0, 1, 0]})
+    _write(db, eid, 1, "noise", 2, {"audio": [0, 0, 0, 0], "video": [1, 1, 0, 0], "fused": [0, 0, 0, 0]})
+    _write(db, eid, 1, "mute", 1, {"audio": [0, 0, 0, 0], "video": [1, 1, 0, 0], "fused": [1, 0, 0, 0]},
+           audio_present=0, weights=(0.0, 1.0))
+    yield db, eid
+    db.close()
+
+
+def test_condition_metrics_by_hand(hand):
+    db, eid = hand
+    m = db.condition_metrics(eid).set_index(["checkpoint", "condition", "head"])
+    assert len(m) == 2 * 4 * 3
+    assert m.loc[("m1", "clean", "audio"), "accuracy"] == 0.75
+    assert m.loc[("m1", "noise:2", "fused"), "accuracy"] == 0.25
+    # m1 clean audio predicts a a b a for labels a a b b: F1(a) = 2 (2/3)(1) / (5/3) = 0.8, F1(b) = 2/3
+    assert m.loc[("m1", "clean", "audio"), "macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
+    assert m.loc[("m1", "clean", "audio"), "confusion_matrix"] == [[2, 0], [1, 1]]
+    assert m.loc[("m1", "clean", "audio"), "per_class_accuracy"] == {"a": 1.0, "b": 0.5}
+    # every prediction has confidence 0.8: ECE = |accuracy - 0.8|
+    assert m.loc[("m1", "clean", "fused"), "ece"] == pytest.approx(0.2)
+    assert m.loc[("m1", "clean", "fused"), "fusion_gain"] == pytest.approx(1.0 - 0.75)
+    assert np.isnan(m.loc[("m1", "clean", "audio"), "fusion_gain"])
+
+
+def test_summary_by_hand(hand):
+    db, eid = hand
+    s = db.summary(eid, baseline="m2").set_index(["checkpoint", "head"])
+    fused = s.loc[("m1", "fused")]
+    # mPC: noise mean (3/4 + 1/4) / 2 = 1/2, mute 2/4 -> 1/2; rPC = 1/2 / 1
+    assert fused["clean_accuracy"] == 1.0
+    assert fused["mpc"] == pytest.approx(0.5)
+    assert fused["rpc"] == pytest.approx(0.5)
+    # mCE vs m2: noise (1/4 + 3/4) / (2/4 + 4/4) = 2/3; mute (2/4) / (3/4) = 2/3
+    assert fused["mce"] == pytest.approx(2 / 3)
+    assert s.loc[("m2", "fused"), "mce"] == pytest.approx(1.0)
+    # relative mCE: noise ((1/4 - 0) + (3/4 - 0)) / ((2/4 - 2/4) + (4/4 - 2/4)) = 2; mute (2/4) / (3/4 - 2/4) = 2
+    assert fused["relative_mce"] == pytest.approx(2.0)
+    # fusion gain: clean 1 - 3/4; under corruption noise:1 3/4 - 2/4, noise:2 1/4 - 2/4, mute 2/4 - 2/4
+    assert fused["fusion_gain"] == pytest.approx(0.25)
+    assert fused["fusion_gain_corrupted"] == pytest.approx(np.mean([np.mean([0.25, -0.25]), 0.0]))
+    # fallback: with audio muted, fused 2/4 vs the surviving video head 2/4
+    assert fused["fallback_gap_no_audio"] == pytest.approx(0.0)
+    assert s.loc[("m2", "fused"), "fallback_gap_no_audio"] == pytest.approx(1 / 4 - 2 / 4)
+    assert np.isnan(fused["fallback_gap_no_video"]) and np.isnan(s.loc[("m1", "audio"), "fusion_gain"])
+    # the default baseline is the first checkpoint: m2 against m1 is the inverse, 1 / (2/3)
+    default = db.summary(eid).set_index(["checkpoint", "head"])
+    assert default.loc[("m1", "fused"), "mce"] == 1.0
+    assert default.loc[("m2", "fused"), "mce"] == pytest.approx(1.5)
+    with pytest.raises(ResultsError, match="not a checkpoint"):
+        db.summary(eid, baseline="nope")
+
+
+def test_modality_weights_and_predictions(hand):
+    db, eid = hand
+    w = db.modality_weights(eid).set_index(["checkpoint", "condition"])
+    assert tuple(w.loc[("m1", "clean"), ["weight_audio", "weight_video"]]) == (0.25, 0.75)
+    assert tuple(w.loc[("m1", "mute:1"), ["weight_audio", "weight_video"]]) == (0.0, 1.0)
+    rows = db.predictions(eid, "m1", "noise:2")
+    assert len(rows) == 4 * 3 and set(rows["head"]) == {"audio", "video", "fused"}
+    fused = rows[rows["head"] == "fused"].sort_values("clip_idx")
+    assert list(fused["correct"]) == [True, False, False, False]
+    assert list(fused["predicted_class"]) == ["a", "b", "a", "a"]
+    assert list(fused["clip_path"]) == [f"/clips/{i}.mp4" for i in range(4)]
+    assert db.predictions(eid, "m1", ("mute", 1))["audio_present"].eq(0).all()
+    with pytest.raises(ResultsError, match="not a condition"):
+        db.predictions(eid, "m1", "noise")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_round_trip(hand, tmp_path, fmt):
+    db, eid = hand
+    path = db.export(eid, tmp_path / f"out.{fmt}")
+    back = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+    rows = db.predictions(eid)
+    assert len(back) == len(rows) == 2 * 4 * 4 * 3
+    assert list(back["condition"]) == list(rows["condition"])
+    assert list(back["correct"]) == list(rows["correct"])
+    probs = back[["prob_a", "prob_b"]].to_numpy()
+    np.testing.assert_allclose(probs, np.stack(rows["probs"]), rtol=1e-6)
+    np.testing.assert_allclose(back["weight_audio"].to_numpy(float), rows["weight_audio"].to_numpy(float))
+    with pytest.raises(ResultsError, match="csv or parquet"):
+        db.export(eid, tmp_path / "out.xlsx")
+
+
+def test_rows_are_stored_once_and_conditions_complete(hand):
+    db, eid = hand
+    before = db.con.execute("SELECT count(*) FROM predictions").fetchone()[0]
+    _write(db, eid, 0, "clean", 0, {"audio": [0, 0, 0, 0], "video": [0, 0, 0, 0], "fused": [0, 0, 0, 0]})
+    assert db.con.execute("SELECT count(*) FROM predictions").fetchone()[0] == before
+    assert db.condition_metrics(eid).set_index(["checkpoint", "condition", "head"]).loc[
+        ("m1", "clean", "fused"), "accuracy"] == 1.0  # the first write stays
+    exp = db.get_experiment(eid)
+    assert exp["progress"] == 1.0 and exp["complete"] and db.finish_experiment(eid)
+    # same key: the existing experiment, not a new one
+    again, created = db.start_experiment(key="k", name="x", config={}, checkpoints=[], clips=[], conditions=[])
+    assert (again, created) == (eid, False)
+
+
+def test_delete_and_list(hand):
+    db, eid = hand
+    other = _experiment(db, key="other", checkpoints=("m3",))
+    table = db.list_experiments()
+    assert list(table["id"]) == [eid, other]
+    assert list(table["progress"]) == [1.0, 0.0]
+    db.delete_experiment(eid)
+    assert list(db.list_experiments()["id"]) == [other]
+    assert db.con.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+    with pytest.raises(ResultsError, match="no experiment"):
+        db.get_experiment(eid)
+
+
+def test_bad_and_foreign_files_are_plain_errors(tmp_path):
+    text = tmp_path / "notes.db"
+    text.write_text("hello, this is not SQLite at all " * 20)
+    with pytest.raises(ResultsError, match="not a results database"):
+        ResultsDB(text)
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(ResultsError, match="another program"):
+        ResultsDB(foreign)
+    with pytest.raises(ResultsError, match="no results database"):
+        ResultsDB(tmp_path / "missing.db", create=False)
+    with pytest.raises(ResultsError, match="folder"):
+        ResultsDB(tmp_path)
+    newer = tmp_path / "newer.db"
+    ResultsDB(newer).close()
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA user_version = {results.SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(ResultsError, match="Update avlab"):
+        ResultsDB(newer)
+
+
+def test_wal_mode_and_migration_path(tmp_path, monkeypatch):
+    path = tmp_path / "r.db"
+    with ResultsDB(path) as db:
+        assert db.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        _experiment(db)
+    # a future version 2 adds a column; opening a version-1 file migrates it in place, rows kept
+    monkeypatch.setattr(results, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(results.MIGRATIONS, 1, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
+    with ResultsDB(path) as db:
+        assert db.con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.con.execute("SELECT name, note FROM experiments").fetchall() == [("hand", None)]
+
+
+def test_default_path_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(results.DB_ENV, raising=False)
+    assert results.default_db_path() == results.DEFAULT_DB
+    monkeypatch.setenv(results.DB_ENV, str(tmp_path / "x.db"))
+    assert results.default_db_path() == tmp_path / "x.db"
+    with pytest.raises(ResultsError):
+        results.list_experiments()  # module-level readers never create a file
+
+
+def test_two_writers_at_once_do_not_corrupt(tmp_path):
+    path = tmp_path / "r.db"
+    with ResultsDB(path) as db:
+        ids = [_experiment(db, key=f"k{n}", checkpoints=("m",)) for n in range(2)]
+    errors = []
+
+    def writer(eid: int) -> None:
+        try:
+            with ResultsDB(path, timeout=30) as db:
+                for corruption, severity, _ in CONDITIONS:
+                    for _ in range(5):  # rewrites are ignored; the point is many competing transactions
+                        _write(db, eid, 0, corruption, severity, {h: [1, 0, 1, 0] for h in ("audio", "video", "fused")})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(eid,)) for eid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with ResultsDB(path) as db:
+        assert db.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        for eid in ids:
+            assert db.get_experiment(eid)["complete"]
+        assert db.con.execute("SELECT count(*) FROM predictions").fetchone()[0] == 2 * 4 * 4 * 3
+
+
+def test_condition_labels():
+    assert results.condition_label("clean", 0) == "clean"
+    assert results.condition_label("gaussian_blur", 3) == "gaussian_blur:3"
+    assert results.parse_condition("gaussian_blur:3") == ("gaussian_blur", 3)
+    assert results.parse_condition(("clean", 0)) == ("clean", 0)
