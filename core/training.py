@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -115,6 +116,13 @@ def _example(clip: Clip, label: int, num_frames: int) -> Example:
     picked = clip.frames[sample_indices(clip.frames.shape[0], num_frames)] if clip.has_video else clip.frames
     fps = clip.fps * num_frames / max(1, clip.frames.shape[0]) if clip.has_video else 0.0
     return Example(frames=np.ascontiguousarray(picked), fps=fps, audio=clip.audio, label=label)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_examples(samples: tuple[Sample, ...], classes: tuple[str, ...], num_frames: int,
+                     window_stride: float | None, desc: str) -> tuple[Example, ...]:
+    """Several configs trained in one process decode the data set once."""
+    return tuple(examples_for(list(samples), classes, num_frames=num_frames, window_stride=window_stride, desc=desc))
 
 
 def examples_for(samples: list[Sample], classes: tuple[str, ...], *, num_frames: int,
@@ -228,13 +236,21 @@ def _val_accuracy(model, examples, heads) -> dict[str, float]:
 
 
 def _jitter(ex: Example, rng, config) -> tuple[np.ndarray, float, np.ndarray]:
-    """Label-preserving jitter: a random gain, and a mirror image (parallel stays parallel)."""
+    """Label-preserving jitter of one example.
+
+    Audio: a random gain. Video: the dihedral group of the square (mirror images and
+    quarter turns keep the lever parallel or perpendicular to its pipe) and a random
+    permutation of the colour channels (factory-av colours are random by design).
+    """
     frames, audio = ex.frames, ex.audio
     if config.gain_jitter_db:
         gain = 10 ** (rng.uniform(-config.gain_jitter_db, config.gain_jitter_db) / 20)
         audio = np.clip(audio * gain, -1.0, 1.0).astype(np.float32)
-    if config.flip and rng.random() < 0.5:
-        frames = frames[:, :, ::-1]
+    if config.flip and frames.shape[0]:
+        if rng.random() < 0.5:
+            frames = frames[:, :, ::-1]
+        frames = np.rot90(frames, k=int(rng.integers(4)), axes=(1, 2))
+        frames = np.ascontiguousarray(frames[..., rng.permutation(3)])
     return frames, ex.fps, audio
 
 
@@ -446,12 +462,9 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     model = AVModel(model_config)
     num_frames = model.preprocessing[0].num_frames
     started = time.perf_counter()
-    train_set = examples_for(list(dataset.split("train").samples), classes, num_frames=num_frames,
-                             window_stride=config.window_stride, desc="train")
-    val_set = examples_for(list(dataset.split("val").standard().samples), classes, num_frames=num_frames,
-                           window_stride=None, desc="val")
-    test_set = examples_for(list(dataset.split("test").standard().samples), classes, num_frames=num_frames,
-                            window_stride=None, desc="test")
+    train_set = list(_cached_examples(dataset.split("train").samples, classes, num_frames, config.window_stride, "train"))
+    val_set = list(_cached_examples(dataset.split("val").standard().samples, classes, num_frames, None, "val"))
+    test_set = list(_cached_examples(dataset.split("test").standard().samples, classes, num_frames, None, "test"))
     log(f"data: {len(train_set)} train examples, {len(val_set)} val, {len(test_set)} test "
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = _manifest_digest(dataset)
