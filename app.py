@@ -1,14 +1,20 @@
 """avlab: the dashboard's router and frame (page config, navigation, sidebar)."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA
+from ui.models import checkpoint_picker, current_checkpoint, load_predictor
 
 st.set_page_config(page_title="avlab", page_icon=":material/graphic_eq:", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/predict.py", title="Predict", icon=":material/query_stats:"),
+    st.Page("pages/corruption_lab.py", title="Corruption Lab", icon=":material/science:"),
+    st.Page("pages/audio_images.py", title="Audio-images", icon=":material/image:"),
 ]
 
 
@@ -16,6 +22,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.header("avlab")
         st.caption("Robustness of audio-visual fusion classifiers")
+        checkpoint_picker()
         st.text_input(
             "Data source (folder with manifest.csv, or a folder per class)",
             value=str(SAMPLE_DATA),
@@ -24,5 +31,15 @@ def sidebar() -> None:
         )
 
 
+page = st.navigation(PAGES)
 sidebar()
-st.navigation(PAGES).run()
+try:
+    page.run()
+except Exception as exc:  # last line of defence: one sentence on the page, the traceback in the server log
+    logging.getLogger("avlab").exception("page %s failed", page.title)
+    st.error(f"Something went wrong on this page ({type(exc).__name__}); try another clip or checkpoint.")
+else:
+    # Load and warm up the model (torch, numba JIT) once per server, after the page is on screen.
+    with st.sidebar:
+        if (info := current_checkpoint(quiet=True)) is not None:
+            load_predictor(info)

@@ -1,0 +1,40 @@
+"""Corruption Lab: break a clip (mute, blur, noise, any registered corruption) and watch the heads move."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.media import MediaError
+from ui import analysis, charts
+from ui.widgets import audio_player, corruption_controls, heads_summary, page_inputs, player, weights_caption
+
+st.title("Corruption Lab")
+st.caption("Corrupt the current clip and compare the three heads before and after.")
+ref, info, clip = page_inputs("lab")
+steps, seed = corruption_controls()
+
+before = analysis.predict(info, ref).overall
+with st.spinner("Predicting…"):
+    after = analysis.predict(info, ref, steps, seed).overall
+applied = ", ".join(f"{n} {s}" for n, s in steps) or "none"
+st.subheader(f"Predictions: before → after (corruptions: {applied})")
+heads_summary(after, before)
+st.caption(weights_caption(after, before) + f" · checkpoint {info.name}")
+st.plotly_chart(charts.probability_bars(after, before), key="lab_bars", config={"displayModeBar": False})
+if after.weights is not None and before.weights is not None:
+    st.plotly_chart(charts.weights_bar(before.weights, after.weights), key="lab_weights",
+                    config={"displayModeBar": False})
+
+original, broken = st.columns(2)
+corrupted = analysis.corrupted(ref, steps, seed)
+try:
+    with original:
+        player(clip, analysis.preview_mp4(ref.key, (), 0, ref) if clip.has_video else None, caption="Original")
+        if clip.has_audio and clip.has_video:
+            audio_player(clip.audio, clip.sr)
+    with broken:
+        video = analysis.preview_mp4(ref.key, steps, analysis.seed_for(steps, seed), ref) if corrupted.has_video else None
+        player(corrupted, video, caption=f"Corrupted ({applied})")
+        if corrupted.has_audio and corrupted.has_video:
+            audio_player(corrupted.audio, corrupted.sr)
+except MediaError as exc:
+    st.error(str(exc))

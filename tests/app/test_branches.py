@@ -1,0 +1,94 @@
+"""Branch-level inference (ui/branches.py) equals Predictor.predict, and ui/analysis.py re-encodes
+only the branch a corruption touches."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.corruptions import apply_many
+from core.inference import HEADS, Predictor
+from core.media import load_clip
+from ui.branches import FRAMEWISE, encode_branch, fuse, sampled_view, split_steps
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint):
+    return Predictor.load(checkpoint)
+
+
+@pytest.mark.parametrize("steps", [(), (("mute", 1),), (("video_off", 1), ("mute", 1)), (("gaussian_blur", 3),)])
+def test_branches_fused_equal_a_full_forward(predictor, sample_clip, steps):
+    clip = apply_many(load_clip(sample_clip), list(steps), seed=0)
+    full = predictor.predict(clip)
+    split = fuse(predictor, encode_branch(predictor, clip, "audio"), encode_branch(predictor, clip, "video"))
+    assert split.windows == () and split.overall.present == full.overall.present
+    for head in HEADS:
+        np.testing.assert_allclose(split.overall.probs[head], full.overall.probs[head], atol=1e-6)
+    assert (split.overall.weights is None) == (full.overall.weights is None)
+
+
+def test_branches_give_the_same_timeline_for_a_long_clip(predictor, long_clip):
+    clip = load_clip(long_clip)
+    full = predictor.predict(clip, stride=4.0)
+    split = fuse(predictor, encode_branch(predictor, clip, "audio", stride=4.0),
+                 encode_branch(predictor, clip, "video", stride=4.0))
+    assert [w.start for w in split.windows] == [w.start for w in full.windows] and len(full.windows) > 1
+    for a, b in zip(split.windows, full.windows):
+        np.testing.assert_allclose(a.prediction.probs["fused"], b.prediction.probs["fused"], atol=1e-6)
+
+
+def test_split_steps_keeps_order_and_sends_audiovisual_to_both():
+    steps = (("audio_gaussian_noise", 2), ("gaussian_blur", 3), ("av_desync", 1), ("mute", 1))
+    audio, video = split_steps(steps)
+    assert audio == (("audio_gaussian_noise", 2), ("av_desync", 1), ("mute", 1))
+    assert video == (("gaussian_blur", 3), ("av_desync", 1))
+
+
+def test_an_audio_corruption_change_re_encodes_only_the_audio_branch(checkpoint, sample_clip, monkeypatch):
+    import ui.analysis as analysis
+    from ui.models import CheckpointInfo
+    from ui.session import sample_ref
+
+    calls = []
+    real = analysis.encode_branch
+    monkeypatch.setattr(analysis, "encode_branch",
+                        lambda p, clip, modality, **kw: calls.append(modality) or real(p, clip, modality, **kw))
+    analysis.branch.clear()
+    info = CheckpointInfo(str(checkpoint), f"{checkpoint}@test", checkpoint.name, "?", None)
+    ref = sample_ref(sample_clip)
+    clean = analysis.predict(info, ref)
+    assert sorted(calls) == ["audio", "video"]
+    for severity in (2, 5):
+        calls.clear()
+        noisy = analysis.predict(info, ref, (("audio_gaussian_noise", severity),), seed=1)
+        assert calls == ["audio"]
+    np.testing.assert_allclose(noisy.overall.probs["video"], clean.overall.probs["video"])
+    assert not np.allclose(noisy.overall.probs["audio"], clean.overall.probs["audio"])
+    calls.clear()
+    analysis.predict(info, ref, (("audio_gaussian_noise", 5),), seed=1)  # the same again: all cached
+    assert calls == []
+
+
+@pytest.mark.parametrize("name", sorted(FRAMEWISE))
+def test_framewise_corruptions_on_the_sampled_frames_are_exact(predictor, sample_clip, name):
+    from core.models.preprocessing import sample_indices
+
+    clip = load_clip(sample_clip)
+    view = sampled_view(predictor, clip)
+    idx = sample_indices(clip.frames.shape[0], view.frames.shape[0])
+    for severity in (1, 3, 5):
+        full = apply_many(clip, [(name, severity)], seed=0).frames[idx]
+        np.testing.assert_array_equal(apply_many(view, [(name, severity)], seed=0).frames, full)
+
+
+def test_a_blur_change_in_the_lab_equals_a_full_forward(checkpoint, sample_clip):
+    import ui.analysis as analysis
+    from ui.models import CheckpointInfo
+    from ui.session import sample_ref
+
+    info = CheckpointInfo(str(checkpoint), f"{checkpoint}@blur", checkpoint.name, "?", None)
+    steps = (("gaussian_blur", 5), ("audio_gaussian_noise", 2))
+    fast = analysis.predict(info, sample_ref(sample_clip), steps, seed=3).overall
+    full = Predictor.load(checkpoint).predict(apply_many(load_clip(sample_clip), list(steps), seed=3)).overall
+    for head in HEADS:
+        np.testing.assert_allclose(fast.probs[head], full.probs[head], atol=1e-5)

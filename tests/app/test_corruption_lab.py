@@ -1,0 +1,71 @@
+"""AppTest of the Corruption Lab: toggles, the registry picker, severities, state shared with other pages."""
+from __future__ import annotations
+
+from tests.app.conftest import app, errors
+
+PAGE = "pages/corruption_lab.py"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_lab_loads_with_no_corruption(checkpoint):
+    at = app(PAGE)
+    assert not at.exception and not errors(at)
+    assert list(_metrics(at)) == ["Audio only", "Video only", "Fused"]
+    assert any("corruptions: none" in h.value for h in at.subheader)
+    assert len(at.get("video")) == 2  # original and corrupted both play
+
+
+def test_toggling_mute_removes_the_audio_input(checkpoint):
+    at = app(PAGE)
+    at.toggle(key="lab_toggle_mute").set_value(True).run()
+    assert not at.exception and not errors(at)
+    metrics = _metrics(at)
+    assert metrics["Audio only (missing)"] == "no input (uniform)"
+    assert "Video only" in metrics  # the video branch is untouched
+    assert at.session_state["avlab_corruptions"] == (("mute", 1),)
+
+
+def test_severity_slider_changes_the_corrupted_prediction(checkpoint):
+    at = app(PAGE)
+    at.multiselect(key="lab_picked").set_value(["audio_gaussian_noise", "gaussian_blur"]).run()
+    assert [s.key for s in at.slider] == ["lab_sev_audio_gaussian_noise", "lab_sev_gaussian_blur"]
+    before = at.session_state["avlab_corruptions"]
+    at.slider(key="lab_sev_audio_gaussian_noise").set_value(5).run()
+    assert not at.exception and not errors(at)
+    assert before == (("audio_gaussian_noise", 3), ("gaussian_blur", 3))
+    assert at.session_state["avlab_corruptions"] == (("audio_gaussian_noise", 5), ("gaussian_blur", 3))
+    assert any("audio_gaussian_noise 5, gaussian_blur 3" in h.value for h in at.subheader)
+
+
+def test_lab_opens_with_corruptions_set_by_another_page(checkpoint, sample_clip):
+    # What ui.session.open_in_lab stores before switching page.
+    from ui.session import sample_ref
+
+    at = app()
+    at.session_state["avlab_clip"] = sample_ref(sample_clip)
+    at.session_state["avlab_corruptions"] = (("gaussian_blur", 4), ("mute", 1))
+    at.switch_page(PAGE).run()
+    assert not at.exception and not errors(at)
+    assert at.toggle(key="lab_toggle_blur").value and at.toggle(key="lab_toggle_mute").value
+    assert at.slider(key="lab_sev_gaussian_blur").value == 4
+    assert at.session_state["avlab_corruptions"] == (("gaussian_blur", 4), ("mute", 1))
+    assert any(f"Current clip: **{sample_clip.name}**" in c.value for c in at.caption)
+
+
+def test_mute_with_noise_still_means_no_audio(checkpoint):
+    at = app(PAGE)
+    at.toggle(key="lab_toggle_mute").set_value(True).run()
+    at.toggle(key="lab_toggle_noise").set_value(True).run()
+    assert not at.exception and not errors(at)
+    assert at.session_state["avlab_corruptions"] == (("audio_gaussian_noise", 3), ("mute", 1))
+    assert at.metric[0].label == "Audio only (missing)"
+
+
+def test_non_media_upload_in_the_lab_gives_one_sentence(checkpoint):
+    at = app(PAGE)
+    at.file_uploader(key="lab_upload").set_value(("data.wav", b"RIFF\x00\x00junk", "audio/wav")).run()
+    assert not at.exception
+    assert len(errors(at)) == 1 and errors(at)[0].endswith(".") and "Traceback" not in errors(at)[0]

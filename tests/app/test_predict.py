@@ -1,0 +1,113 @@
+"""AppTest of the Predict page: load, upload, long clips, bad files, checkpoint switch."""
+from __future__ import annotations
+
+from tests.app.conftest import app, errors
+
+PAGE = "pages/predict.py"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_predict_page_loads_with_a_sample_and_shows_three_heads(checkpoint):
+    at = app(PAGE)
+    assert not at.exception and not errors(at)
+    assert [m.label for m in at.metric] == ["Audio only", "Video only", "Fused"]
+    assert any(h.value.startswith("Decision: ") for h in at.subheader)
+    assert "50 MB" in at.file_uploader(key="predict_upload").label
+
+
+def test_upload_a_sample_predicts_it(checkpoint, sample_clip):
+    at = app(PAGE)
+    at.file_uploader(key="predict_upload").set_value((sample_clip.name, sample_clip.read_bytes(), "video/mp4")).run()
+    assert not at.exception and not errors(at)
+    assert any(f"Current clip: **{sample_clip.name}**" in c.value for c in at.caption)
+    assert len(at.metric) == 3
+    assert at.session_state["avlab_clip"].key.startswith("upload:")
+
+
+def test_long_clip_shows_a_timeline_with_adjustable_windows(checkpoint, long_clip):
+    at = app(PAGE)
+    at.selectbox(key="predict_sample").set_value(long_clip.name).run()
+    assert not at.exception and not errors(at)
+    assert any(h.value == "Timeline" for h in at.subheader)
+    windows = len(at.dataframe[0].value)
+    at.slider(key="predict_stride").set_value(2.0).run()
+    assert not at.exception
+    assert 0 < len(at.dataframe[0].value) < windows
+
+
+def test_non_media_upload_gives_one_sentence_and_the_page_keeps_working(checkpoint, sample_clip):
+    at = app(PAGE)
+    at.file_uploader(key="predict_upload").set_value(("notes.mp4", b"just some text, not a video", "video/mp4")).run()
+    assert not at.exception
+    assert errors(at) == ["The file is not a recognised audio or video format."]
+    assert not at.metric
+    at.selectbox(key="predict_sample").set_value(sample_clip.name).run()
+    assert not at.exception and not errors(at)
+    assert len(at.metric) == 3
+
+
+def test_switching_checkpoint_predicts_with_the_other_one(two_checkpoints):
+    at = app()
+    box = at.selectbox(key="checkpoint")  # the sidebar picker, on the first page AppTest runs through app.py
+    assert [o.split(" · ")[0] for o in box.options] == ["first", "second"]  # the default first
+    assert box.value == "first" and len(box.options[0].split(" · ")) == 3  # name · fusion · accuracy
+    box.set_value("second").run()
+    assert not at.exception and not errors(at)
+    # AppTest runs a switched-to page without the frame, so carry the choice as the picker would.
+    at.switch_page(PAGE)
+    at.session_state["checkpoint"] = "second"
+    at.run()
+    assert not at.exception and not errors(at)
+    assert any("checkpoint second" in c.value for c in at.caption)
+    assert len(at.metric) == 3
+
+
+def test_a_broken_checkpoint_is_one_sentence_not_a_traceback(checkpoint, tmp_path, monkeypatch):
+    import shutil
+
+    import ui.models
+
+    (tmp_path / "broken").mkdir()
+    shutil.copy(checkpoint / "config.json", tmp_path / "broken" / "config.json")
+    (tmp_path / "broken" / "model.safetensors").write_bytes(b"not safetensors")
+    monkeypatch.setattr(ui.models, "CHECKPOINTS", tmp_path)
+    at = app(PAGE)
+    assert not at.exception and not at.metric
+    assert len(errors(at)) == 1 and "damaged" in errors(at)[0] and "\n" not in errors(at)[0]
+
+
+def test_audio_only_and_video_only_uploads(checkpoint, sample_clip):
+    import io
+    import wave
+
+    from core.media import clip_to_mp4_bytes, load_clip, no_audio
+
+    clip = load_clip(sample_clip)
+    pcm = io.BytesIO()
+    with wave.open(pcm, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(clip.sr)
+        w.writeframes((clip.audio * 32767).astype("<i2").tobytes())
+    silent_film = clip_to_mp4_bytes(clip.replace(audio=no_audio()))
+    at = app(PAGE)
+    at.file_uploader(key="predict_upload").set_value(("hum.wav", pcm.getvalue(), "audio/wav")).run()
+    assert not at.exception and not errors(at)
+    assert [m.label for m in at.metric] == ["Audio only", "Video only (missing)", "Fused"]
+    assert len(at.get("audio")) == 1 and not at.get("video")  # an audio player for an audio-only clip
+    at.file_uploader(key="predict_upload").set_value(("film.mp4", silent_film, "video/mp4")).run()
+    assert not at.exception and not errors(at)
+    assert [m.label for m in at.metric] == ["Audio only (missing)", "Video only", "Fused"]
+    assert at.metric[0].value == "no input (uniform)"
+
+
+def test_no_checkpoint_at_all_is_one_sentence(tmp_path, monkeypatch, sample_clip):
+    import ui.models
+
+    monkeypatch.setattr(ui.models, "CHECKPOINTS", tmp_path)
+    at = app()
+    assert not at.exception and "No checkpoint was found" in at.warning[0].value
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.metric
+    assert errors(at) == ["No checkpoint is available, so there is nothing to predict with; train one first."]

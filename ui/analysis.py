@@ -1,0 +1,141 @@
+"""Cached work behind the pages: decoded clips, corrupted clips, branch embeddings, predictions,
+previews and audio-images. Every cache is keyed on hashable arguments (the clip key is path +
+mtime or a content hash); the ``_ref`` arguments only say where to read the clip from.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import representations
+from core.corruptions import apply_many
+from core.corruptions import get as get_corruption
+from core.inference import ClipPrediction
+from core.media import Clip, clip_to_mp4_bytes, load_clip
+from ui.branches import FRAMEWISE, Branch, encode_branch, fuse, sampled_view, split_steps
+from ui.models import CheckpointInfo, predictor
+from ui.session import ClipRef
+
+Steps = tuple[tuple[str, int], ...]
+# Containers and codecs a browser plays as they are; anything else is re-encoded.
+_PLAYABLE = {("mov,mp4,m4a,3gp,3g2,mj2", "h264", "aac"), ("mov,mp4,m4a,3gp,3g2,mj2", "h264", None)}
+
+
+# The model sees 112 px and 5 s windows; these bounds keep a cached clip under ~300 MB.
+MAX_SIDE = 320
+MAX_SECONDS = 60.0
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def decoded(clip_key: str, _ref: ClipRef) -> Clip:
+    """The decoded clip (raises ``MediaError`` with one sentence for a bad or too long file)."""
+    return load_clip(_ref.source, max_side=MAX_SIDE, max_duration=MAX_SECONDS)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def corrupted_audio(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np.ndarray:
+    """The waveform after the audio (and audio-visual) steps; (N,) float32."""
+    clip = decoded(clip_key, _ref)
+    if not steps:
+        return clip.audio
+    return apply_many(clip, list(steps), seed=seed).audio
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def corrupted_frames(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np.ndarray:
+    """The frames after the video (and audio-visual) steps; (T, H, W, 3) uint8."""
+    clip = decoded(clip_key, _ref)
+    if not steps:
+        return clip.frames
+    return apply_many(clip, list(steps), seed=seed).frames
+
+
+def corrupted(ref: ClipRef, steps: Steps = (), seed: int = 0) -> Clip:
+    """The whole corrupted clip, assembled from the per-modality caches."""
+    clip = decoded(ref.key, ref)
+    if not steps:
+        return clip
+    audio_steps, video_steps = split_steps(steps)
+    return clip.replace(audio=corrupted_audio(ref.key, audio_steps, seed_for(audio_steps, seed), ref),
+                        frames=corrupted_frames(ref.key, video_steps, seed_for(video_steps, seed), ref))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def branch(ckpt_key: str, clip_key: str, modality: str, steps: Steps, seed: int, window: float, stride: float,
+           _ckpt_path: str, _ref: ClipRef) -> Branch:
+    """One branch's embeddings for a clip; ``steps`` are only those touching this modality."""
+    clip = decoded(clip_key, _ref)
+    model = predictor(ckpt_key, _ckpt_path)
+    if modality == "audio":
+        clip = clip.replace(audio=corrupted_audio(clip_key, steps, seed, _ref))
+    elif steps and all(n in FRAMEWISE for n, _ in steps) and (view := sampled_view(model, clip)) is not None:
+        clip = view.replace(frames=apply_many(view, list(steps), seed=seed).frames)  # exact, 10x less work
+    else:
+        clip = clip.replace(frames=corrupted_frames(clip_key, steps, seed, _ref))
+    return encode_branch(model, clip, modality, window=window, stride=stride)
+
+
+def seed_for(steps: Steps, seed: int) -> int:
+    """The seed when a step draws random numbers, else 0 (so a seed change reuses the cache)."""
+    return seed if any(get_corruption(n).stochastic for n, _ in steps) else 0
+
+
+def predict(info: CheckpointInfo, ref: ClipRef, steps: Steps = (), seed: int = 0, *,
+            window: float = 5.0, stride: float = 1.0) -> ClipPrediction:
+    """The three heads' predictions; a change of audio corruptions re-encodes the audio branch only."""
+    audio_steps, video_steps = split_steps(steps)
+    a = branch(info.key, ref.key, "audio", audio_steps, seed_for(audio_steps, seed), window, stride, info.path, ref)
+    v = branch(info.key, ref.key, "video", video_steps, seed_for(video_steps, seed), window, stride, info.path, ref)
+    return fuse(predictor(info.key, info.path), a, v)
+
+
+def _playable(clip: Clip) -> bool:
+    meta = clip.metadata
+    return (meta.get("container"), meta.get("video_codec"), meta.get("audio_codec")) in _PLAYABLE
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def preview_mp4(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> bytes:
+    """Bytes a browser plays: the file itself when it is H.264/AAC MP4, else a re-encode."""
+    clip = corrupted(_ref, steps, seed)
+    if not steps and _playable(clip):
+        return _ref.data if _ref.data is not None else open(_ref.path, "rb").read()
+    return clip_to_mp4_bytes(clip)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def audio_image(clip_key: str, steps: Steps, seed: int, name: str, params: tuple, size: int,
+                _ref: ClipRef) -> np.ndarray:
+    """A representation of the (corrupted) audio as a uint8 RGB image (size x 2*size)."""
+    clip = decoded(clip_key, _ref)
+    y = corrupted_audio(clip_key, split_steps(steps)[0], seed, _ref) if steps else clip.audio
+    return representations.to_image(name, y, clip.sr, size=(size, 2 * size), **dict(params))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 RGB image as PNG bytes, for a download button."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def model_frames(clip_key: str, steps: Steps, seed: int, num_frames: int, size: int, _ref: ClipRef) -> np.ndarray:
+    """The frames the video encoder sees (uniform sampling, resized, not normalised): (T, S, S, 3) uint8."""
+    import torch
+    import torch.nn.functional as F
+
+    from core.models.preprocessing import sample_indices
+
+    frames = corrupted_frames(clip_key, split_steps(steps)[1], seed, _ref) if steps else decoded(clip_key, _ref).frames
+    if frames.shape[0] == 0:
+        return np.zeros((0, size, size, 3), np.uint8)
+    picked = frames[sample_indices(frames.shape[0], num_frames)]
+    x = torch.from_numpy(np.ascontiguousarray(picked)).permute(0, 3, 1, 2).float()  # (T, 3, H, W)
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x.clamp(0, 255).round().byte().permute(0, 2, 3, 1).numpy()  # (T, S, S, 3)

@@ -1,0 +1,187 @@
+"""Widgets shared by the prediction pages: the clip picker, head summaries, corruption controls."""
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+import streamlit as st
+
+from core import corruptions
+from core.inference import HEADS, Prediction
+from core.media import MediaError
+from ui import session
+from ui.analysis import MAX_SECONDS, decoded
+from ui.charts import HEAD_TITLES
+from ui.data import current_dataset
+from ui.models import current_checkpoint, load_predictor
+
+# Named in the uploader's help; no type filter, so any file reaches load_clip and a wrong one gets
+# its one-sentence MediaError instead of a widget exception.
+UPLOAD_FORMATS = "mp4, mov, webm, mkv, avi; audio-only wav, mp3, flac, ogg; video-only files"
+LAST = ("mute", "video_off")
+EVERYDAY_LABELS = {"mute": "Mute (microphone dead)", "blur": "Blur (dirty lens)", "noise": "Noise (noisy microphone)"}
+
+
+def _on_upload(key: str) -> None:
+    uploaded = st.session_state.get(key)
+    if uploaded is not None:
+        session.set_clip(session.upload_ref(uploaded.name, uploaded.getvalue()))
+
+
+def _on_sample(key: str, samples: dict) -> None:
+    name = st.session_state.get(key)
+    if name in samples:
+        path, label, segments = samples[name]
+        session.set_clip(session.sample_ref(path, label=label, segments=segments))
+
+
+def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
+    """Upload a clip or pick a sample; the choice is shared by every page. Returns the current clip."""
+    data = current_dataset()
+    samples = {s.path.name: (str(s.path), s.label, s.segments) for s in (data.samples if data else ())
+               if s.path.exists()}
+    ref = session.current_clip()
+    if ref is None and samples:
+        first = next(iter(samples))
+        ref = session.sample_ref(samples[first][0], label=samples[first][1], segments=samples[first][2])
+        session.set_clip(ref)
+    sample_key = f"{prefix}_sample"
+    st.session_state[sample_key] = ref.name if ref is not None and ref.path and ref.name in samples else None
+    left, right = st.columns(2) if upload else (None, st.container())
+    if upload:
+        limit = st.get_option("server.maxUploadSize")
+        key = f"{prefix}_upload"
+        left.file_uploader(
+            f"Upload a clip (video, audio-only or video-only; up to {limit} MB and {MAX_SECONDS:g} s)", key=key,
+            on_change=_on_upload, args=(key,),
+            help=f"{UPLOAD_FORMATS}. The limit is server.maxUploadSize = {limit} MB in .streamlit/config.toml.")
+    right.selectbox("…or pick a sample clip", list(samples), key=sample_key, index=None,
+                    placeholder="Pick a sample clip", on_change=_on_sample, args=(sample_key, samples))
+    if ref is not None:
+        truth = f" · true class **{ref.label}**" if ref.label else ""
+        if ref.segments:
+            truth = " · true timeline " + " → ".join(f"**{lab}** from {s:.1f} s" for s, _, lab in ref.segments)
+        st.caption(f"Current clip: **{ref.name}**{truth}")
+    return ref
+
+
+def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
+    """The three heads' top classes side by side, with the change from ``before`` when given."""
+    for column, head in zip(st.columns(3), HEADS):
+        label, p = pred.top(head)
+        missing = head != "fused" and not pred.present[head]
+        delta = None
+        if before is not None:
+            old_label, _ = before.top(head)
+            k = pred.classes.index(old_label)
+            delta = f"{float(pred.probs[head][k] - before.probs[head][k]):+.1%} {old_label}"
+        value = "no input (uniform)" if missing else f"{label} {p:.0%}"
+        column.metric(HEAD_TITLES[head] + (" (missing)" if missing else ""), value, delta=delta)
+
+
+def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
+    if pred.weights is None:
+        return "This fusion reports no modality weights."
+    now = f"audio {pred.weights[0]:.0%} · video {pred.weights[1]:.0%}"
+    if before is None or before.weights is None:
+        return f"Modality weights: {now}"
+    return (f"Modality weights: audio {before.weights[0]:.0%} → {pred.weights[0]:.0%} · "
+            f"video {before.weights[1]:.0%} → {pred.weights[1]:.0%}")
+
+
+def _severity_levels(name: str) -> int:
+    c = corruptions.get(name)
+    return len({tuple(sorted(p.items())) for p in c.severities})
+
+
+def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Toggles for mute/blur/noise, a picker over the registry, a severity slider each, a seed.
+
+    Widgets start from the shared corruption state and write it back, so the choice
+    survives page changes and can be set by ``session.open_in_lab``.
+    """
+    steps = dict(session.corruptions())
+    everyday = corruptions.EVERYDAY
+    for short, name in everyday.items():
+        st.session_state.setdefault(f"{prefix}toggle_{short}", name in steps)
+    st.session_state.setdefault(f"{prefix}picked", [n for n in steps if n not in everyday.values()])
+    st.session_state.setdefault(f"{prefix}seed", session.seed())
+    for name, severity in steps.items():
+        st.session_state.setdefault(f"{prefix}sev_{name}", severity)
+
+    cols = st.columns(3)
+    for column, (short, name) in zip(cols, everyday.items()):
+        column.toggle(EVERYDAY_LABELS[short], key=f"{prefix}toggle_{short}", help=corruptions.get(name).doc)
+    left, right = st.columns([3, 1])
+    picked = left.multiselect("More corruptions (any registered one)", corruptions.names(), key=f"{prefix}picked",
+                              format_func=lambda n: f"{corruptions.label(n)} ({corruptions.get(n).modality})")
+    active = [name for short, name in everyday.items() if st.session_state[f"{prefix}toggle_{short}"]]
+    active += [n for n in picked if n not in active]
+    chosen: list[tuple[str, int]] = []
+    sliders = [n for n in active if _severity_levels(n) > 1]
+    for column, name in zip(st.columns(max(1, min(3, len(sliders)))), sliders):
+        key = f"{prefix}sev_{name}"
+        st.session_state.setdefault(key, 3)
+        column.slider(f"{corruptions.label(name)} severity", 1, 5, key=key, help=corruptions.get(name).doc)
+    # A dead microphone or camera comes last: nothing applied after it should bring the signal back.
+    for name in sorted(active, key=lambda n: n in LAST):
+        chosen.append((name, int(st.session_state.get(f"{prefix}sev_{name}", 3)) if name in sliders else 1))
+    seed = int(right.number_input("Seed (random corruptions)", min_value=0, max_value=2**31 - 1, step=1,
+                                  key=f"{prefix}seed"))
+    session.set_corruptions(chosen, seed=seed)
+    return tuple(chosen), seed
+
+
+def page_inputs(prefix: str, *, need_model: bool = True, upload: bool = True):
+    """The clip picker, then (current clip, checkpoint, decoded clip); stops the page with one sentence if any fails."""
+    ref = clip_picker(prefix, upload=upload)
+    if ref is None:
+        st.info("Upload a clip or pick a sample to start.")
+        st.stop()
+    info = current_checkpoint() if need_model else None
+    if need_model and (info is None or load_predictor(info) is None):
+        st.stop()
+    try:
+        with st.spinner(f"Decoding {ref.name}…"):
+            clip = decoded(ref.key, ref)
+    except MediaError as exc:
+        st.error(str(exc))
+        st.stop()
+    return ref, info, clip
+
+
+def player(clip, video_bytes: bytes | None, *, caption: str = "") -> None:
+    """A video player (H.264/AAC MP4) or, for an audio-only clip, an audio player."""
+    if caption:
+        st.caption(caption)
+    if clip.has_video and video_bytes is not None:
+        st.video(video_bytes, format="video/mp4")
+    elif clip.has_audio:
+        audio_player(clip.audio, clip.sr)
+
+
+def audio_player(y, sr: int) -> None:
+    """``st.audio`` of a 16-bit WAV at ``sr`` Hz, levels kept as they are (st.audio would normalise a
+    numpy array to its peak, hiding a level change, and cannot normalise silence)."""
+    pcm = (np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sr))
+        w.writeframes(pcm.tobytes())
+    st.audio(buffer.getvalue(), format="audio/wav")
+
+
+def representation_params(name: str, defaults: dict, *, prefix: str = "img") -> tuple:
+    """Number inputs for a representation's parameters; returns them as a hashable tuple of items."""
+    values = {}
+    for column, (param, default) in zip(st.columns(max(1, len(defaults))), defaults.items()):
+        key = f"{prefix}_{name}_{param}"
+        if isinstance(default, int):
+            values[param] = int(column.number_input(param, min_value=1, value=default, step=1, key=key))
+        else:
+            values[param] = float(column.number_input(param, min_value=0.0, value=float(default), key=key,
+                                                      format="%.3f"))
+    return tuple(sorted(values.items()))
