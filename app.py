@@ -15,6 +15,9 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict", icon=":material/query_stats:"),
     st.Page("pages/corruption_lab.py", title="Corruption Lab", icon=":material/science:"),
     st.Page("pages/audio_images.py", title="Audio-images", icon=":material/image:"),
+    st.Page("pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
+    st.Page("pages/robustness.py", title="Robustness", icon=":material/monitoring:"),
+    st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
 ]
 
 

@@ -1,0 +1,199 @@
+"""Embeddings of a data set and their 2-D maps: extraction, PCA / t-SNE / UMAP, class separation.
+
+    from core.embeddings import extract, project, separation
+    clean = extract(predictor, samples)                               # EmbeddingSet
+    broken = extract(predictor, samples, corruption=("gaussian_blur", 3))
+    xy = project(clean.embeddings["fused"], "umap", seed=0)           # (N, 2)
+    scores = separation(clean.embeddings["fused"], clean.labels)      # silhouette, k-NN accuracy
+
+A corrupted set uses :func:`core.corruptions.apply_many` with the same seed as the Corruption
+Lab, so a point opened there shows exactly the clip that was embedded. Separation is measured in
+the embedding space itself, not on the 2-D map (a map can invent or hide clusters).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from core.corruptions import apply_many
+from core.datasets import Sample
+from core.inference import HEADS, WINDOW_S, Predictor
+from core.media import load_clip, pad_clip
+
+METHODS = ("umap", "tsne", "pca")
+METHOD_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
+CLEAN = "clean"
+KNN_K = 5
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EmbeddingSet:
+    """The three heads' embeddings and predictions for a list of clips under one condition.
+
+    Attributes
+    ----------
+    paths, labels : tuple of str, one per clip
+    classes : tuple of str, the model's class order
+    condition : ``"clean"`` or ``"gaussian_blur:3"``
+    embeddings : head -> float32 (N, E) (the fused one may be wider, e.g. concat's 2E)
+    probs : head -> float32 (N, K)
+    present : bool (N, 2), whether the model saw (audio, video) of each clip
+    seconds : wall time of the extraction
+    """
+
+    paths: tuple[str, ...]
+    labels: tuple[str, ...]
+    classes: tuple[str, ...]
+    condition: str
+    embeddings: dict[str, np.ndarray] = field(compare=False)
+    probs: dict[str, np.ndarray] = field(compare=False)
+    present: np.ndarray = field(compare=False)
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def predicted(self, head: str) -> np.ndarray:
+        """The class name each head predicts, (N,) str."""
+        return np.asarray(self.classes)[self.probs[head].argmax(axis=1)]
+
+    def correct(self, head: str) -> np.ndarray:
+        return self.predicted(head) == np.asarray(self.labels)
+
+
+@torch.inference_mode()
+def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tuple[str, int] | None = None,
+            seed: int = 0, batch_size: int = 16, progress: Progress | None = None) -> EmbeddingSet:
+    """Embed ``samples`` (one 5 s window each, shorter clips padded) with the model of ``predictor``.
+
+    Parameters
+    ----------
+    predictor : core.inference.Predictor
+    samples : sequence of core.datasets.Sample (single-label clips)
+    corruption : (name, severity), optional
+        Applied to every clip with ``apply_many(clip, [corruption], seed=seed)``.
+    batch_size : int
+        Clips per forward pass.
+    progress : callable ``(done, total)``, optional
+    """
+    started = time.perf_counter()
+    steps = [tuple(corruption)] if corruption else []
+    parts: list = []
+    for start in range(0, len(samples), batch_size):
+        clips = []
+        for s in samples[start:start + batch_size]:
+            clip = load_clip(s.path)
+            clip = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
+            clips.append(apply_many(clip, steps, seed=seed) if steps else clip)
+        parts += predictor.predict_batch(clips)
+        if progress is not None:
+            progress(min(start + batch_size, len(samples)), len(samples))
+    if not parts:
+        raise ValueError("There are no clips to embed.")
+    return EmbeddingSet(
+        paths=tuple(str(s.path) for s in samples), labels=tuple(s.label for s in samples),
+        classes=tuple(predictor.classes), condition=CLEAN if not steps else f"{steps[0][0]}:{int(steps[0][1])}",
+        embeddings={k: np.stack([p.embeddings[k] for p in parts]).astype(np.float32) for k in HEADS},
+        probs={h: np.stack([p.probs[h] for p in parts]).astype(np.float32) for h in HEADS},
+        present=np.array([(p.present["audio"], p.present["video"]) for p in parts], bool),
+        seconds=time.perf_counter() - started)
+
+
+def select(samples: Sequence[Sample], *, split: str | None = None, limit: int | None = None) -> list[Sample]:
+    """Single-label clips (of one split), at most ``limit`` of them taken round-robin over classes so a
+    cut-down set keeps every class."""
+    chosen = [s for s in samples if not s.is_long and (not split or s.split == split)]
+    if limit is None or len(chosen) <= limit:
+        return chosen
+    by_class: dict[str, list[int]] = {}
+    for i, s in enumerate(chosen):
+        by_class.setdefault(s.label, []).append(i)
+    queues = [list(reversed(v)) for v in by_class.values()]
+    out: list[int] = []
+    while len(out) < limit:
+        for q in queues:
+            if q and len(out) < limit:
+                out.append(q.pop())
+    return [chosen[i] for i in sorted(out)]
+
+
+def project(x: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
+    """A 2-D map of the rows of ``x`` (N, E) by ``method`` (``umap``, ``tsne`` or ``pca``): (N, 2) float32.
+
+    Neighbourhood sizes shrink for small sets (t-SNE's perplexity < N / 3, UMAP's neighbours < N);
+    fewer than three rows are placed on a line. Same seed, same map. Optimisation is cut to 500
+    t-SNE and 200 UMAP epochs (UMAP's own choice for large sets): maps of 1,000 clips in ~2-3 s each
+    (docs/PERFORMANCE.md, Embeddings).
+    """
+    x = np.asarray(x, np.float32)
+    if method not in METHODS:
+        raise ValueError(f"A projection is one of {', '.join(METHODS)}; got '{method}'.")
+    n = x.shape[0]
+    if n < 3 or float(np.ptp(x, axis=0).max(initial=0.0)) == 0.0:
+        return np.column_stack([np.arange(n), np.zeros(n)]).astype(np.float32)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        xy = PCA(n_components=2, random_state=seed).fit_transform(x)
+    elif method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
+        xy = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
+                  random_state=seed).fit_transform(x)
+    else:
+        import umap
+
+        with warnings.catch_warnings():  # "n_jobs overridden by random_state": wanted, for a reproducible map
+            warnings.simplefilter("ignore")
+            xy = umap.UMAP(n_components=2, n_neighbors=int(min(15, n - 1)), min_dist=0.1, n_epochs=200,
+                           random_state=seed,
+                           init="spectral" if n > 16 else "random").fit_transform(x)
+    return np.asarray(xy, np.float32)
+
+
+def project_pair(clean: np.ndarray, corrupted: np.ndarray, method: str, *, seed: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Map clean and corrupted embeddings of the same clips into one shared 2-D space (fitted on both)."""
+    xy = project(np.concatenate([clean, corrupted]), method, seed=seed)
+    return xy[: len(clean)], xy[len(clean):]
+
+
+def separation(x: np.ndarray, labels: Sequence[str], *, k: int = KNN_K) -> dict[str, float]:
+    """How well classes separate in an embedding space: silhouette (-1..1) and leave-one-out k-NN accuracy.
+
+    Euclidean distances; the k-NN vote breaks ties by the nearest neighbour. NaN where undefined
+    (fewer than two classes, or a class count the silhouette cannot take).
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(labels)
+    n, n_classes = len(y), len(set(y.tolist()))
+    out = {"silhouette": float("nan"), "knn_accuracy": float("nan")}
+    if n < 3 or n_classes < 2:
+        return out
+    if n_classes < n:
+        from sklearn.metrics import silhouette_score
+
+        out["silhouette"] = float(silhouette_score(x, y))
+    sq = (x * x).sum(axis=1)
+    d = sq[:, None] + sq[None, :] - 2 * x @ x.T  # (N, N) squared distances
+    np.fill_diagonal(d, np.inf)
+    k = min(k, n - 1)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]  # (N, k) nearest first
+    right = 0
+    for i, neighbours in enumerate(order):
+        votes = y[neighbours]
+        names, counts = np.unique(votes, return_counts=True)
+        tied = set(names[counts == counts.max()].tolist())
+        right += next(v for v in votes if v in tied) == y[i]  # the nearest among the tied classes
+    out["knn_accuracy"] = right / n
+    return out
+
+
+__all__ = ["EmbeddingSet", "METHODS", "METHOD_LABELS", "KNN_K", "extract", "select", "project", "project_pair", "separation"]

@@ -1,0 +1,44 @@
+"""Report: a stakeholder view of a stored sweep in plain words, its key charts, and the export
+(a self-contained HTML report and the tables as CSV)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.results import ResultsError
+from ui import robustness as rob
+
+st.title("Report")
+st.caption("What the stored results say, in plain words: which fusion holds up best, what everyday failures "
+           "cost, which classes suffer. Every sentence is computed from the results database.")
+path = rob.db_path()
+eid = rob.experiment_picker("report_experiment")
+if eid is None:
+    st.info(f"No sweep is stored in {path} yet; run one on the Robustness page first.")
+    st.stop()
+try:
+    stamp = rob.stamp(path)
+    names = [c["name"] for c in rob.experiment(path, stamp, eid)["checkpoints"]]
+    baseline = names[0] if len(names) == 1 else st.selectbox("mCE baseline", names, key="report_baseline")
+    with st.spinner("Writing the report…"):
+        report = rob.report(path, stamp, eid, baseline)
+        html, tables = rob.report_files(path, stamp, eid, baseline)
+except ResultsError as exc:
+    st.error(str(exc))
+    st.stop()
+
+left, right = st.columns(2)
+left.download_button("Download the HTML report (opens offline)", html, file_name=f"avlab_report_{eid}.html",
+                     mime="text/html", key="report_html", type="primary", width="stretch")
+right.download_button("Download the tables (CSV, zip)", tables, file_name=f"avlab_tables_{eid}.zip",
+                      mime="application/zip", key="report_csv", width="stretch")
+st.caption(f"The same report from the command line: `python -m core.report {eid} --out report.html --csv tables/`")
+
+st.subheader("Findings")
+st.markdown("\n".join(f"- {sentence}" for sentence in report.findings))
+for i, (title, figure) in enumerate(report.figures):
+    st.subheader(title)
+    st.plotly_chart(figure, key=f"report_figure_{i}", config={"displaylogo": False})
+board = report.tables["leaderboard"]
+if not board.empty:
+    st.subheader("Leaderboard (fused head)")
+    st.dataframe(board, hide_index=True, key="report_leaderboard")

@@ -1,0 +1,85 @@
+"""Robustness: run a sweep or open a stored one; curves, corruption x severity grid, leaderboard,
+per-class accuracy, confusion matrix and modality weights; drill down to the clips."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import report as reports
+from core.figures import (HEAD_TITLES, HEADS, accuracy_grid, condition_title, confusion, distinct_conditions,
+                          modality_weights, per_class_bars, severity_curves)
+from core.results import ResultsError
+from ui import robustness as rob
+
+st.title("Robustness")
+st.caption("How accuracy falls as corruptions get worse, for each head and fusion method.")
+path = rob.db_path()
+rob.sweep_form(expanded=rob.experiments(path, rob.stamp(path)).empty)
+eid = rob.experiment_picker("rob_experiment")
+if eid is None:
+    st.info(f"No sweep is stored in {path} yet: run one above, or with `python -m core.experiments run`.")
+    st.stop()
+try:
+    stamp = rob.stamp(path)
+    exp = rob.experiment(path, stamp, eid)
+    metrics = rob.metrics(path, stamp, eid)
+    names = [c["name"] for c in exp["checkpoints"]]
+    baseline = st.selectbox("mCE baseline", names, key="rob_baseline",
+                            help="The checkpoint whose errors the mCE is relative to (ImageNet-C's AlexNet role).")
+    board = reports.leaderboard(rob.summary(path, stamp, eid, baseline), exp)
+    weights = rob.weights(path, stamp, eid)
+except ResultsError as exc:
+    st.error(str(exc))
+    st.stop()
+if metrics.empty:
+    st.info("This experiment has no stored results yet; run it again to continue it.")
+    st.stop()
+if not exp["complete"]:
+    st.warning(f"This sweep is {exp['progress']:.0%} done; run the same sweep again to continue it.")
+
+st.subheader("Leaderboard (fused head)")
+st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={
+    c: st.column_config.NumberColumn(format="percent") for c in
+    ("clean_accuracy", "mpc", "rpc", "audio_only_mpc", "video_only_mpc")} | {
+    c: st.column_config.NumberColumn(format="%+.3f") for c in
+    ("fusion_gain", "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video")})
+st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the baseline "
+           "(< 1 is better); fusion gain: fused minus the better single head; fallback gap: fused minus the "
+           "surviving head when one modality is missing.")
+
+st.subheader("Accuracy against severity")
+shown = st.multiselect("Checkpoints", names, default=names, key="rob_curve_checkpoints")
+st.plotly_chart(severity_curves(metrics, checkpoints=shown), key="rob_curves", config={"displaylogo": False})
+
+st.subheader("Corruption x severity")
+left, right = st.columns([1, 1])
+checkpoint = left.selectbox("Checkpoint", names, key="rob_checkpoint")
+head = right.radio("Head", HEADS, index=2, format_func=HEAD_TITLES.get, key="rob_head", horizontal=True)
+conditions = distinct_conditions(list(dict.fromkeys(metrics.loc[metrics["checkpoint"] == checkpoint, "condition"])))
+if st.session_state.get("rob_condition") not in conditions:
+    st.session_state["rob_condition"] = conditions[min(1, len(conditions) - 1)]  # the first corrupted one
+grid, detail = st.columns([1, 1])
+with grid:
+    st.plotly_chart(accuracy_grid(metrics, checkpoint, head), key="rob_grid", selection_mode="points",
+                    on_select=lambda: rob.pick_condition_from_grid("rob_grid", "rob_condition"),
+                    config={"displaylogo": False})
+    st.caption("Click a cell to see its classes, confusion matrix and clips.")
+with detail:
+    condition = st.selectbox("Condition", conditions, key="rob_condition", format_func=condition_title)
+    rows = metrics[(metrics["checkpoint"] == checkpoint) & (metrics["condition"] == condition)].set_index("head")
+    classes = next(c["classes"] for c in exp["checkpoints"] if c["name"] == checkpoint)
+    st.plotly_chart(per_class_bars({h: rows.loc[h, "per_class_accuracy"] for h in HEADS if h in rows.index},
+                                   classes), key="rob_per_class", config={"displayModeBar": False})
+    if head in rows.index:
+        st.plotly_chart(confusion(rows.loc[head, "confusion_matrix"], classes,
+                                  title=f"{HEAD_TITLES[head]} · {condition_title(condition)}"),
+                        key="rob_confusion", config={"displayModeBar": False})
+
+st.subheader(f"Clips under {condition_title(condition)}")
+rob.drill_down(eid, checkpoint, condition, int(exp["config"].get("seed", 0)))
+
+mine = weights[weights["checkpoint"] == checkpoint]
+st.subheader("Mean modality weights per condition")
+if mine["weight_audio"].notna().any():
+    st.plotly_chart(modality_weights(mine), key="rob_weights", config={"displayModeBar": False})
+else:
+    st.caption(f"{checkpoint} fuses without modality weights.")

@@ -1,0 +1,51 @@
+"""AppTest of the Robustness page: an empty database, a tiny sweep run from the page, the drill-down
+from a condition to its clips and into the Corruption Lab."""
+from __future__ import annotations
+
+import pytest
+
+from tests.app.conftest import app, errors
+
+PAGE = "pages/robustness.py"
+
+
+@pytest.fixture()
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "results.db"
+    monkeypatch.setenv("AVLAB_DB", str(path))
+    return path
+
+
+def test_empty_database_says_how_to_start(db):
+    at = app(PAGE)
+    assert not at.exception and not errors(at)
+    assert any("No sweep is stored" in i.value for i in at.info)
+    assert not db.exists()  # looking does not create the file
+
+
+def test_run_a_tiny_sweep_then_drill_down_to_a_clip_in_the_lab(db, checkpoint):
+    at = app(PAGE)
+    at.multiselect(key="rob_sweep_corruptions").set_value(["mute", "gaussian_blur"])
+    at.multiselect(key="rob_sweep_severities").set_value([1, 5])
+    at.number_input(key="rob_sweep_limit").set_value(7)
+    at.button(key="rob_run").click().run()
+    assert not at.exception and not errors(at)
+    assert [s.value for s in at.subheader][:3] == ["Leaderboard (fused head)", "Accuracy against severity",
+                                                   "Corruption x severity"]
+    assert at.session_state["avlab_experiment"] == 1
+    assert len(at.get("plotly_chart")) >= 4
+    assert at.selectbox(key="rob_condition").options == ["Clean", "Mute", "Gaussian Blur 1", "Gaussian Blur 5"]
+    at.selectbox(key="rob_condition").set_value("gaussian_blur:5").run()
+    assert any(c.value.startswith("7 clips under Gaussian Blur 5") for c in at.caption)
+    at.button(key="rob_open").click().run()
+    assert not at.exception
+    assert at.session_state["avlab_corruptions"] == (("gaussian_blur", 5),)
+    assert any(t.value == "Corruption Lab" for t in at.title)
+
+
+def test_a_bad_sweep_choice_is_one_sentence(db, checkpoint):
+    at = app(PAGE)
+    at.multiselect(key="rob_sweep_corruptions").set_value([])
+    at.button(key="rob_run").click().run()
+    assert not at.exception
+    assert errors(at) == ["Choose at least one checkpoint, one corruption and one severity."]

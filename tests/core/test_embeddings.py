@@ -1,0 +1,114 @@
+"""core.embeddings: known answers for the separation scores, maps of clusters that must stay apart,
+balanced selection, and extraction with an untrained model on a few sample clips."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import embeddings as emb
+from core.datasets import Sample
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _clusters(n_per=20, k=3, dim=16, spread=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim)) * 10
+    labels = np.repeat([f"c{i}" for i in range(k)], n_per)
+    x = centres[np.repeat(np.arange(k), n_per)] + rng.normal(size=(k * n_per, dim)) * spread
+    return x.astype(np.float32), labels
+
+
+def test_separation_of_far_apart_clusters_is_perfect():
+    x, y = _clusters()
+    s = emb.separation(x, y)
+    assert s["knn_accuracy"] == 1.0 and s["silhouette"] > 0.95
+
+
+def test_separation_of_shuffled_labels_is_near_chance():
+    x, y = _clusters(n_per=40)
+    shuffled = np.random.default_rng(1).permutation(y)
+    s = emb.separation(x, shuffled)
+    assert s["knn_accuracy"] < 0.6 and s["silhouette"] < 0.1
+
+
+def test_separation_knn_by_hand_and_undefined_cases():
+    # points on a line: 0, 1, 2 are 'a', 10, 11 'b', 12 'a' (an outlier among b's neighbours)
+    x = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
+    y = ["a", "a", "a", "b", "b", "a"]
+    assert emb.separation(x, y, k=1)["knn_accuracy"] == pytest.approx(5 / 6)  # only 12 (nearest 11, a 'b') is wrong
+    # k=3: 0, 1, 2 vote a,a,b (right); 10 and 11 vote b,a,a (wrong); 12 votes b,b,a (wrong)
+    assert emb.separation(x, y, k=3)["knn_accuracy"] == pytest.approx(3 / 6)
+    assert np.isnan(emb.separation(x, ["a"] * 6)["knn_accuracy"])  # one class: nothing to separate
+    assert np.isnan(emb.separation(x[:2], y[:2])["silhouette"])
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])  # umap's first call compiles (~20 s)
+def test_maps_keep_clusters_apart_and_are_deterministic(method):
+    x, y = _clusters(n_per=15)
+    xy = emb.project(x, method, seed=0)
+    assert xy.shape == (45, 2) and xy.dtype == np.float32
+    assert emb.separation(xy, y)["knn_accuracy"] == 1.0
+    np.testing.assert_allclose(emb.project(x, method, seed=0), xy)
+
+
+def test_pca_map_of_a_line_keeps_its_order_and_tiny_sets_do_not_fail():
+    x = np.outer(np.arange(10.0), np.ones(4)).astype(np.float32)
+    first = emb.project(x, "pca")[:, 0]
+    assert np.all(np.diff(first) > 0) or np.all(np.diff(first) < 0)
+    assert emb.project(x[:2], "umap").shape == (2, 2)
+    assert emb.project(np.zeros((5, 3)), "tsne").shape == (5, 2)
+    with pytest.raises(ValueError, match="one of"):
+        emb.project(x, "lda")
+
+
+def test_project_pair_puts_both_sets_in_one_space():
+    x, _ = _clusters(n_per=10)
+    a, b = emb.project_pair(x, x + 0.01, "pca")
+    assert a.shape == b.shape == (30, 2)
+    assert np.abs(a - b).max() < 0.1  # barely moved clips stay put
+
+
+def test_select_keeps_every_class_when_cut_down():
+    samples = [Sample(Path(f"{c}{i}.mp4"), c, split="test" if i % 2 else "train") for c in "abc" for i in range(10)]
+    samples.append(Sample(Path("long.mp4"), "a", segments=((0, 5, "a"), (5, 10, "b"))))
+    picked = emb.select(samples, limit=6)
+    assert len(picked) == 6 and sorted({s.label for s in picked}) == ["a", "b", "c"]
+    assert picked == sorted(picked, key=samples.index)  # data-set order kept
+    assert all(s.split == "test" for s in emb.select(samples, split="test"))
+    assert len(emb.select(samples)) == 30  # the timeline clip is left out
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    import torch
+
+    from core.datasets import load_dataset
+    from core.inference import Predictor
+    from core.models import AVModel, LoadedCheckpoint, ModelConfig
+
+    if not (ROOT / "sample_data" / "manifest.csv").exists():
+        pytest.skip("sample_data/manifest.csv is missing; generate it with python -m core.synth.")
+    data = load_dataset(ROOT / "sample_data")
+    torch.manual_seed(0)
+    model = AVModel(ModelConfig(num_classes=len(data.classes), video_kwargs={"num_frames": 4, "size": 32}))
+    predictor = Predictor(LoadedCheckpoint(model=model.eval(), config=model.config, classes=list(data.classes),
+                                           metadata={}))
+    return predictor, emb.select(data.samples, limit=3)
+
+
+def test_extract_gives_three_embeddings_and_a_corruption_moves_only_its_branch(tiny):
+    predictor, samples = tiny
+    clean = emb.extract(predictor, samples, batch_size=2)
+    assert len(clean) == 3 and clean.condition == "clean"
+    assert {h: v.shape[0] for h, v in clean.embeddings.items()} == {"audio": 3, "video": 3, "fused": 3}
+    assert clean.probs["fused"].shape == (3, len(predictor.classes)) and clean.present.all()
+    blurred = emb.extract(predictor, samples, corruption=("gaussian_blur", 5))
+    assert blurred.condition == "gaussian_blur:5"
+    np.testing.assert_allclose(blurred.embeddings["audio"], clean.embeddings["audio"], atol=1e-5)
+    assert np.abs(blurred.embeddings["video"] - clean.embeddings["video"]).max() > 1e-3
+    muted = emb.extract(predictor, samples, corruption=("mute", 1))
+    assert not muted.present[:, 0].any() and muted.present[:, 1].all()
+    assert list(clean.predicted("fused")) == [predictor.classes[i] for i in clean.probs["fused"].argmax(1)]

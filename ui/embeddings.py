@@ -1,0 +1,109 @@
+"""Cached embeddings and projections for the Embeddings page, and opening a chosen point.
+
+Caches are keyed on (checkpoint path + mtime, data source + manifest mtime, split, limit,
+corruption, severity, seed, head, method); the ``_`` arguments only say where to read from.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import embeddings as emb
+from core.figures import HEADS
+from ui import session
+from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, _mtime, dataset
+from ui.models import CheckpointInfo, predictor
+
+PENDING = "avlab_embeddings_open"  # the point chosen on the map, opened on the next run
+_warm = {"umap": False}  # per server process: has UMAP compiled its numba code yet?
+
+
+def data_source() -> tuple[str, float]:
+    """The sidebar's data source and its manifest mtime (the cache key of the data set)."""
+    source = Path(st.session_state.get(DATA_SOURCE_KEY) or SAMPLE_DATA)
+    return str(source), _mtime(source)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def embedding_set(ckpt_key: str, source: str, mtime: float, split: str | None, limit: int,
+                  corruption: tuple | None, seed: int, _ckpt_path: str) -> emb.EmbeddingSet:
+    samples = emb.select(dataset(source, mtime).samples, split=split, limit=limit)
+    return emb.extract(predictor(ckpt_key, _ckpt_path), samples, corruption=corruption, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projection(ckpt_key: str, source: str, mtime: float, split: str | None, limit: int, corruption: tuple | None,
+               seed: int, head: str, method: str, _ckpt_path: str) -> np.ndarray:
+    """(N, 2) map of the clean clips, or (2N, 2) of clean then corrupted in one shared space."""
+    clean = embedding_set(ckpt_key, source, mtime, split, limit, None, seed, _ckpt_path).embeddings[head]
+    if corruption is None:
+        return emb.project(clean, method, seed=seed)
+    broken = embedding_set(ckpt_key, source, mtime, split, limit, corruption, seed, _ckpt_path).embeddings[head]
+    return np.concatenate(emb.project_pair(clean, broken, method, seed=seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def separation(ckpt_key: str, source: str, mtime: float, split: str | None, limit: int, corruption: tuple | None,
+               seed: int, head: str, _ckpt_path: str) -> dict:
+    s = embedding_set(ckpt_key, source, mtime, split, limit, corruption, seed, _ckpt_path)
+    return emb.separation(s.embeddings[head], s.labels)
+
+
+def maps(info: CheckpointInfo, split: str | None, limit: int, corruption: tuple | None, seed: int, method: str):
+    """(table, points per head, scores per head and condition), computing what is not cached yet with a spinner."""
+    source, mtime = data_source()
+    args = (info.key, source, mtime, split, limit)
+    with st.spinner(f"Embedding the clips with {info.name} (first time for this data set only)…"):
+        sets = [embedding_set(*args, None, seed, info.path)]
+        if corruption is not None:
+            sets.append(embedding_set(*args, corruption, seed, info.path))
+    note = "; the first UMAP compiles its code, about 20 s once per server" if method == "umap" and not _warm["umap"] \
+        else ""
+    with st.spinner(f"Projecting {len(sets[0])} clips with {emb.METHOD_LABELS[method]}{note}…"):
+        points = {h: projection(*args, corruption, seed, h, method, info.path) for h in HEADS}
+        if method == "umap":
+            _warm["umap"] = True
+        scores = {(h, s.condition): separation(*args, None if s.condition == emb.CLEAN else corruption, seed, h,
+                                               info.path) for h in HEADS for s in sets}
+    return point_table(sets), points, scores
+
+
+def point_table(sets: list[emb.EmbeddingSet]) -> pd.DataFrame:
+    """One row per point (clean clips first, then the corrupted ones): clip, path, label, condition,
+    and each head's prediction, its probability and whether it is right."""
+    parts = []
+    for s in sets:
+        part = pd.DataFrame({"clip": [Path(p).name for p in s.paths], "path": list(s.paths), "label": list(s.labels),
+                             "condition": s.condition})
+        for h in HEADS:
+            part[f"pred_{h}"] = s.predicted(h)
+            part[f"p_{h}"] = s.probs[h].max(axis=1)
+            part[f"correct_{h}"] = s.correct(h)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def remember_choice(key: str, table: pd.DataFrame, seed: int) -> None:
+    """on_select callback: one chosen point becomes the clip to open on the next run."""
+    points = (st.session_state.get(key) or {}).get("selection", {}).get("points", [])
+    rows = {int(p["customdata"][0]) for p in points if p.get("customdata")}
+    if len(rows) == 1:
+        row = table.iloc[rows.pop()]
+        st.session_state[PENDING] = {"path": row["path"], "label": row["label"], "condition": row["condition"],
+                                     "seed": seed}
+
+
+def open_chosen() -> None:
+    """Open the chosen point's clip: clean ones on the Predict page, corrupted ones in the Corruption Lab with
+    the same corruption and seed (the Predict page shows clean clips only)."""
+    chosen = st.session_state.pop(PENDING, None)
+    if not chosen or not Path(chosen["path"]).exists():
+        return
+    if chosen["condition"] == emb.CLEAN:
+        session.open_clip(chosen["path"], label=chosen["label"])
+    else:
+        name, _, severity = chosen["condition"].rpartition(":")
+        session.open_in_lab(chosen["path"], [(name, int(severity))], seed=chosen["seed"], label=chosen["label"])

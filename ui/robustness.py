@@ -1,0 +1,180 @@
+"""The results database for the Robustness and Report pages: cached reads, the experiment picker,
+the sweep form with live progress, and the drill-down to clips.
+
+Reads are cached on (database path, its and its WAL's mtimes, experiment id), so a sweep writing
+to the database (from this page or the command line) invalidates them by itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import corruptions
+from core import report as reports
+from core.experiments import ExperimentConfig, ExperimentError, run_experiment
+from core.figures import HEAD_TITLES, HEADS, condition_title
+from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition
+from ui import session
+from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA
+from ui.models import checkpoints, current_checkpoint
+
+EXPERIMENT = "avlab_experiment"  # the experiment open on the Robustness and Report pages
+DEFAULT_CORRUPTIONS = ("mute", "gaussian_blur", "audio_gaussian_noise")
+
+
+def db_path() -> str:
+    return str(default_db_path())
+
+
+def stamp(path: str) -> tuple[int, int]:
+    """Changes whenever the database is written (SQLite in WAL mode writes the -wal file first)."""
+    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (Path(path), Path(path + "-wal")))
+
+
+def _read(method: str, path: str, *args, **kwargs):
+    with ResultsDB(path, create=False) as db:
+        return getattr(db, method)(*args, **kwargs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def experiments(path: str, stamp: tuple) -> pd.DataFrame:
+    return _read("list_experiments", path) if Path(path).exists() else pd.DataFrame()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def experiment(path: str, stamp: tuple, eid: int) -> dict:
+    return _read("get_experiment", path, eid)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def metrics(path: str, stamp: tuple, eid: int) -> pd.DataFrame:
+    return _read("condition_metrics", path, eid)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def summary(path: str, stamp: tuple, eid: int, baseline: str | None) -> pd.DataFrame:
+    return _read("summary", path, eid, baseline=baseline)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def weights(path: str, stamp: tuple, eid: int) -> pd.DataFrame:
+    return _read("modality_weights", path, eid)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def clip_rows(path: str, stamp: tuple, eid: int, checkpoint: str, condition: str) -> pd.DataFrame:
+    """Per clip of one condition: true class, each head's prediction and whether it is right."""
+    rows = _read("predictions", path, eid, checkpoint, condition)
+    wide = rows.pivot_table(index=["clip_idx", "clip_path", "label"], columns="head",
+                            values=["predicted_class", "correct", "confidence"], aggfunc="first")
+    out = pd.DataFrame({"clip": [Path(p).name for p in wide.index.get_level_values("clip_path")],
+                        "path": wide.index.get_level_values("clip_path"), "true class": wide.index.get_level_values("label")})
+    for head in HEADS:
+        out[HEAD_TITLES[head]] = [f"{'✓' if ok else '✗'} {c} {p:.0%}" for c, ok, p in zip(
+            wide[("predicted_class", head)], wide[("correct", head)], wide[("confidence", head)])]
+    out["fused right"] = wide[("correct", "fused")].astype(bool).to_numpy()
+    return out.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def report(path: str, stamp: tuple, eid: int, baseline: str | None) -> reports.Report:
+    return reports.build(eid, db=path, baseline=baseline)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def report_files(path: str, stamp: tuple, eid: int, baseline: str | None) -> tuple[str, bytes]:
+    """The self-contained HTML report and the zip of CSV tables."""
+    built = report(path, stamp, eid, baseline)
+    return reports.to_html(built), reports.csv_zip(built)
+
+
+def experiment_picker(key: str) -> int | None:
+    """A selectbox of the stored experiments (the newest first, or the one open on another page)."""
+    path = db_path()
+    table = experiments(path, stamp(path))
+    if table.empty:
+        return None
+    ids = [int(i) for i in table["id"][::-1]]
+    titles = {int(r.id): f"#{r.id} {r.name} · {r.checkpoints} · {r.clips} clips · "
+              f"{0 if pd.isna(r.progress) else r.progress:.0%} done" for r in table.itertuples()}
+    if st.session_state.get(EXPERIMENT) not in ids:
+        st.session_state[EXPERIMENT] = ids[0]
+    st.session_state[key] = st.session_state[EXPERIMENT]
+    chosen = st.selectbox("Experiment", ids, key=key, format_func=titles.get,
+                          on_change=lambda: st.session_state.update({EXPERIMENT: st.session_state[key]}),
+                          help=f"Every sweep stored in {path}.")
+    return int(chosen)
+
+
+def sweep_form(*, expanded: bool) -> None:
+    """Choose checkpoints, corruptions and severities; run the sweep here with live progress."""
+    found = {i.name: i for i in checkpoints()}
+    current = current_checkpoint(quiet=True)
+    with st.expander("Run a sweep", expanded=expanded), st.form("rob_sweep"):
+        names = st.multiselect("Checkpoints", list(found), default=[current.name] if current else [],
+                               key="rob_sweep_checkpoints")
+        picked = st.multiselect("Corruptions", corruptions.names(), default=list(DEFAULT_CORRUPTIONS),
+                                key="rob_sweep_corruptions", format_func=corruptions.label)
+        left, right = st.columns(2)
+        severities = left.multiselect("Severities", [1, 2, 3, 4, 5], default=[1, 3, 5], key="rob_sweep_severities")
+        limit = int(right.number_input("Clips (0 = all single-label clips of the data source)", min_value=0,
+                                       value=0, step=10, key="rob_sweep_limit"))
+        source = st.session_state.get(DATA_SOURCE_KEY) or str(SAMPLE_DATA)
+        st.caption(f"Data: {source} (the sidebar's data source) · clean is always included · seed {session.seed()}")
+        if not st.form_submit_button("Run sweep", key="rob_run", type="primary"):
+            return
+    if not names or not picked or not severities:
+        st.error("Choose at least one checkpoint, one corruption and one severity.")
+        return
+    config = ExperimentConfig(checkpoints=[found[n].path for n in names], data=source, corruptions=picked,
+                              severities=sorted(severities), seed=session.seed(), limit=limit or None)
+    with st.status("Running the sweep…", expanded=True) as status:
+        bar = st.progress(0.0, text="Loading checkpoints and clips…")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(done / max(total, 1), text=f"{done} of {total} clip-conditions · {message}")
+
+        try:
+            eid = run_experiment(config, db=db_path(), progress=progress)
+        except ExperimentError as exc:
+            status.update(label="The sweep could not run.", state="error")
+            st.error(str(exc))
+            return
+        status.update(label=f"Sweep done: experiment {eid}.", state="complete", expanded=False)
+    st.session_state[EXPERIMENT] = eid
+
+
+def pick_condition_from_grid(grid_key: str, condition_key: str) -> None:
+    """on_select callback of the accuracy grid: the clicked cell becomes the drill-down condition."""
+    points = (st.session_state.get(grid_key) or {}).get("selection", {}).get("points", [])
+    if points and points[0].get("customdata"):
+        st.session_state[condition_key] = points[0]["customdata"][0]
+
+
+def drill_down(eid: int, checkpoint: str, condition: str, seed: int) -> None:
+    """The clips a cell was computed on, and one of them opened in the Corruption Lab with that corruption."""
+    path = db_path()
+    rows = clip_rows(path, stamp(path), eid, checkpoint, condition)
+    wrong = int((~rows["fused right"]).sum())
+    st.caption(f"{len(rows)} clips under {condition_title(condition)} with {checkpoint}; the fused head gets "
+               f"{wrong} wrong.")
+    st.dataframe(rows.drop(columns=["path", "fused right"]), hide_index=True, key="rob_clips", height=240)
+    order = list(rows.sort_values("fused right", kind="stable").index)  # wrong ones first
+    left, right = st.columns([3, 1])
+    i = left.selectbox("Clip to open", order, key="rob_clip",
+                       format_func=lambda k: f"{'✓' if rows.loc[k, 'fused right'] else '✗'} {rows.loc[k, 'clip']} "
+                                             f"(true {rows.loc[k, 'true class']}, fused {rows.loc[k, 'Fused']})")
+    if right.button("Open in the Corruption Lab", key="rob_open", width="stretch"):
+        if not Path(rows.loc[i, "path"]).exists():
+            st.error(f"The clip '{rows.loc[i, 'path']}' is no longer on disk, so it cannot be opened.")
+            return
+        name, severity = parse_condition(condition)
+        steps = [] if name == CLEAN else [(name, severity)]
+        session.open_in_lab(rows.loc[i, "path"], steps, seed=seed, label=rows.loc[i, "true class"])
+
+
+__all__ = ["EXPERIMENT", "db_path", "stamp", "experiments", "experiment", "metrics", "summary", "weights",
+           "clip_rows", "report", "report_files", "experiment_picker", "sweep_form", "pick_condition_from_grid",
+           "drill_down", "ResultsError"]
