@@ -483,7 +483,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     from core.evaluate import evaluate, write_card
     from core.inference import Predictor
 
-    write_card(out, evaluate(Predictor.load(out), dataset.split("test"), progress=False), f"{config.data} --split test")
+    write_card(out, evaluate(Predictor.load(out), dataset.split("test"), progress=False), config.data, "test")
     test = metrics["test"]
     log(f"test accuracy: audio {test['audio']['accuracy']:.3f}  video {test['video']['accuracy']:.3f}  "
         f"fused {test['fused']['accuracy']:.3f}  -> {out}")

@@ -32,7 +32,7 @@ def measure(folder: Path, data: str, split: str | None) -> dict:
     for name, corrupt in CONDITIONS.items():
         result = evaluate(predictor, dataset, corrupt=corrupt, progress=False)
         if not corrupt:
-            write_card(folder, result, f"{data}" + (f" --split {split}" if split else ""))
+            write_card(folder, result, data, split)
         results[name] = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]}
         print(f"{folder.name:<28} {name:<24} " + "  ".join(f"{h} {result['accuracy'][h]:.3f}" for h in HEADS))
     update_metadata(folder, robustness={"data": data, "split": split, "conditions": results})
@@ -97,7 +97,7 @@ it should match the video head, with the lens blurred it should match the audio 
 
 The paper configuration (`r3d_18` + `wav2vec2` + `cross_attention`, as in the industrial
 fan/valve work) builds, trains and predicts here (see `configs/paper.yaml` and
-`tests/core/test_paper_config.py`). To train it at full size, put a local Kinetics-400
+`test_paper_configuration_builds_trains_and_predicts` in `tests/core/test_training.py`). To train it at full size, put a local Kinetics-400
 R3D-18 state dict and a local Wav2Vec2-Base folder on disk and set
 `video_kwargs: {{pretrained_path: ...}}` and `audio_kwargs: {{size: base, pretrained_path: ...}}`
 in a copy of `configs/paper.yaml`; nothing is downloaded at run time.

@@ -195,7 +195,8 @@ register("clipping", "audio", audio.clipping, table(percent=[2, 5, 10, 20, 40]),
          source=f"ClipDistortion of {AUDIOMENTATIONS}", doc="An overdriven input: a percentage of samples clipped.",
          stochastic=False)
 register("lowpass", "audio", audio.lowpass, table(cutoff_hz=[6000, 4000, 3000, 2000, 1000]),
-         source=f"LowPassFilter of {AUDIOMENTATIONS}", doc="A muffled microphone: low-pass at a cut-off in Hz.",
+         source=f"LowPassFilter of {AUDIOMENTATIONS}", doc="A muffled microphone: low-pass at a cut-off in Hz (8 kHz, the first level "
+         "one might expect, is the Nyquist frequency of 16 kHz clips and would change nothing).",
          stochastic=False)
 register("dropout", "audio", audio.dropout, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5], chunk_s=[0.1] * 5),
          source="packet loss (chunks silenced)", doc="A failing link: a fraction of the clip silenced in 0.1 s chunks.")
