@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import figures
-from core.results import CLEAN, HEADS, ResultsDB, ResultsError, condition_label
+from core.results import CLEAN, ResultsDB, ResultsError, condition_label
 
 # The everyday failures of the factory-av spec, as a stakeholder would name them.
 EVERYDAY = {"mute": "A microphone failure", "gaussian_blur": "A dirty lens", "defocus_blur": "An out-of-focus lens",

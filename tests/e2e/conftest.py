@@ -5,8 +5,8 @@ Skips with a clear message where Chromium is absent (install it with `apt-get in
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,19 +32,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(browser):
-    """A live dashboard for the whole session (cold start to the first idle page measured and printed)."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Browser tests need Debian's chromium at /usr/bin/chromium: apt-get install chromium")
+@contextlib.contextmanager
+def streamlit_server(log_path: Path, env: dict | None = None):
+    """`streamlit run app.py` on a free port; yields its URL once its health check answers."""
     port = _free_port()
-    started = time.perf_counter()
-    log = open(ROOT / "tests" / "e2e" / f"streamlit-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -52,11 +49,25 @@ def app_url(browser):
                 if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
                     break
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.1)  # polling the server's health endpoint, not waiting on the page
             if proc.poll() is not None:
-                pytest.fail(f"streamlit exited early; see {log.name}")
+                pytest.fail(f"streamlit exited early: {log_path.read_text()[-2000:]}")
         else:
             pytest.fail("streamlit did not answer its health check within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(browser, tmp_path_factory):
+    """A live dashboard for the whole session (cold start to the first idle page measured and printed)."""
+    started = time.perf_counter()
+    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "streamlit.log") as url:
         print(f"\n[e2e] streamlit server healthy after {time.perf_counter() - started:.1f} s")
         context = browser.new_context()
         try:
@@ -69,14 +80,6 @@ def app_url(browser):
         print(f"[e2e] cold start of streamlit run app.py to the first idle page: {cold:.1f} s (goal <= 15 s)")
         assert cold < 60, f"the dashboard took {cold:.0f} s to start; something is wrong"
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

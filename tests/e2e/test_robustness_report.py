@@ -5,16 +5,11 @@ Runs its own dashboard with a fresh results database ($AVLAB_DB in a temporary f
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_port, screenshot, wait_idle
+from tests.e2e.conftest import screenshot, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -26,30 +21,9 @@ def robustness_url(browser, tmp_path_factory):
     if not checkpoints():
         pytest.skip("No checkpoint under checkpoints/ to sweep with.")
     db = tmp_path_factory.mktemp("results") / "avlab.db"
-    port = _free_port()
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "AVLAB_DB": str(db)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)  # polling the server's health endpoint, not waiting on the page
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited early: {log.read_text()[-2000:]}")
+    with streamlit_server(log, env={"AVLAB_DB": str(db)}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _go(page, label: str) -> None:
