@@ -110,5 +110,6 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # Streamlit's running indicators animate forever; without this the capture can wait on them.
+    page.screenshot(path=str(path), full_page=True, animations="disabled", timeout=30_000)
     return path
