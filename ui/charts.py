@@ -5,17 +5,10 @@ Every figure uses the same class order and one colour per class across heads.
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from core.figures import HEAD_TITLES, class_colours
 from core.inference import HEADS, ClipPrediction, Prediction
-
-HEAD_TITLES = {"audio": "Audio only", "video": "Video only", "fused": "Fused"}
-
-
-def class_colours(classes) -> dict[str, str]:
-    palette = qualitative.Plotly + qualitative.D3
-    return {c: palette[i % len(palette)] for i, c in enumerate(classes)}
 
 
 def probability_bars(pred: Prediction, before: Prediction | None = None, *, height: int = 300) -> go.Figure:

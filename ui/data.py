@@ -17,7 +17,8 @@ def dataset(source: str, mtime: float) -> Dataset:
     return load_dataset(source)
 
 
-def _mtime(source: Path) -> float:
+def source_mtime(source: Path) -> float:
+    """The modification time of a data source's manifest (or of the source itself): a cache key."""
     manifest = source / "manifest.csv" if source.is_dir() else source
     return manifest.stat().st_mtime if manifest.exists() else source.stat().st_mtime if source.exists() else 0.0
 
@@ -26,7 +27,7 @@ def current_dataset() -> Dataset | None:
     """The data set picked in the sidebar, or None (with an error shown) when it cannot be read."""
     source = Path(st.session_state.get(DATA_SOURCE_KEY) or SAMPLE_DATA)
     try:
-        return dataset(str(source), _mtime(source))
+        return dataset(str(source), source_mtime(source))
     except DatasetError as exc:
         st.error(str(exc))
         return None

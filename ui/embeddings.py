@@ -14,7 +14,7 @@ import streamlit as st
 from core import embeddings as emb
 from core.figures import HEADS
 from ui import session
-from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, _mtime, dataset
+from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, source_mtime, dataset
 from ui.models import CheckpointInfo, predictor
 
 PENDING = "avlab_embeddings_open"  # the point chosen on the map, opened on the next run
@@ -24,7 +24,7 @@ _warm = {"umap": False}  # per server process: has UMAP compiled its numba code 
 def data_source() -> tuple[str, float]:
     """The sidebar's data source and its manifest mtime (the cache key of the data set)."""
     source = Path(st.session_state.get(DATA_SOURCE_KEY) or SAMPLE_DATA)
-    return str(source), _mtime(source)
+    return str(source), source_mtime(source)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
