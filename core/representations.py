@@ -203,10 +203,11 @@ def _to_db(S: np.ndarray, *, power: bool) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float) -> np.ndarray:
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin).astype(np.float32)
+def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float | None = None) -> np.ndarray:
+    """librosa's Slaney mel filterbank, float32 ``(n_mels, 1 + n_fft // 2)``, cached and read-only."""
+    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
     fb.setflags(write=False)
-    return fb  # (n_mels, n_freq)
+    return fb
 
 
 @functools.lru_cache(maxsize=32)
@@ -434,7 +435,7 @@ def mel(
     n_mels, n_fft = _positive_int("n_mels", n_mels), _positive_int("n_fft", n_fft)
     hop_length, fmin = _positive_int("hop_length", hop_length), _check_fmin(fmin, sr)
     S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
-    M = (S @ _mel_filterbank(sr, n_fft, n_mels, fmin).T).T  # (n_mels, n_frames)
+    M = (S @ mel_filterbank(sr, n_fft, n_mels, fmin).T).T  # (n_mels, n_frames)
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=sr / 2)[1:-1]
     return Representation("mel", _to_db(M, power=True), _frame_times(M.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
 

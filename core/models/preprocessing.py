@@ -133,10 +133,9 @@ def video_input(frames: np.ndarray, fps: float, spec: VideoPreprocessing) -> tor
 
 @functools.lru_cache(maxsize=8)
 def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> torch.Tensor:
-    import librosa
+    from core.representations import mel_filterbank
 
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return torch.from_numpy(fb.astype(np.float32))  # (n_mels, 1 + n_fft // 2)
+    return torch.from_numpy(mel_filterbank(sr, n_fft, n_mels, fmin, fmax).copy())  # (n_mels, 1 + n_fft // 2)
 
 
 def log_mel(y: np.ndarray, sr: int, **params) -> torch.Tensor:
