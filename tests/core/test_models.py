@@ -89,6 +89,37 @@ def test_encoder_gives_declared_shapes(name):
     assert torch.isfinite(emb).all() and torch.isfinite(tokens).all()
 
 
+@pytest.mark.parametrize("shape", [(4, 3, 8, 8), (2, 5, 7, 9), (3, 2, 5, 4)])
+def test_small3d_inference_pooling_equals_max_pool(shape):
+    import torch.nn.functional as F
+
+    from core.models.encoders import _max_pool_half
+
+    x = torch.randn(*shape)
+    with torch.no_grad():  # the strided-slices path
+        assert torch.equal(_max_pool_half(x, dims=(2, 3)), F.max_pool2d(x, 2, ceil_mode=True))
+        assert torch.equal(_max_pool_half(x, dims=(2,)), F.max_pool2d(x, (2, 1), ceil_mode=True))
+
+
+def test_small3d_folds_batch_norm_in_eval_mode_to_the_same_output():
+    from core.models.encoders import _conv_bn_relu
+
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8),
+                                torch.nn.ReLU())
+    block.train()
+    with torch.no_grad():
+        for _ in range(3):  # running statistics far from the initial ones
+            block(torch.randn(6, 3, 10, 10) * 3 + 1)
+        torch.nn.init.normal_(block[1].weight)
+        torch.nn.init.normal_(block[1].bias)
+    block.eval()
+    x = torch.randn(5, 3, 10, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(_conv_bn_relu(block, x), block(x), rtol=1e-5, atol=1e-5)
+    block.train()
+    assert torch.equal(_conv_bn_relu(block, x), block(x))  # training uses the modules as they are
+
+
 def test_cpu_fast_encoders_are_small():
     for name in ("small3d", "mel_cnn", "waveform_cnn", "audio_image_cnn"):
         kwargs = {"representation": "mfcc"} if name == "audio_image_cnn" else {}
