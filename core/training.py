@@ -109,7 +109,29 @@ def ensure_data(config: TrainingConfig) -> Dataset:
         for split in ("train", "val", "test"):
             write_dataset(root, split=split, per_class=config.generate[split],
                           long=config.generate.get(f"long_{split}", 0), workers=config.threads)
-    return load_dataset(root)
+    dataset = load_dataset(root)
+    _check_generated_counts(dataset, config)
+    return dataset
+
+
+def _check_generated_counts(dataset: Dataset, config: TrainingConfig) -> None:
+    """Refuse a factory-av folder generated with other clip counts than the config asks for (a stale one).
+
+    A folder not made by core.synth (rows without seeds) is taken as it is.
+    """
+    if not dataset.samples or any(s.seed is None for s in dataset.samples):
+        return
+    for split in ("train", "val", "test"):
+        if split not in config.generate:
+            continue
+        samples = [s for s in dataset.samples if s.split == split]
+        want = (config.generate[split] * len(dataset.classes), config.generate.get(f"long_{split}", 0))
+        have = (sum(not s.is_long for s in samples), sum(s.is_long for s in samples))
+        if have != want:
+            raise ValueError(
+                f"{config.data} holds {have[0]} standard and {have[1]} long {split} clips, but the config "
+                f"generates {want[0]} and {want[1]}: delete the folder (or regenerate the split with "
+                f"python -m core.synth) so that it matches.")
 
 
 def _example(clip: Clip, label: int, num_frames: int) -> Example:

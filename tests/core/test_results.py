@@ -201,7 +201,7 @@ def test_wal_mode_and_migration_path(tmp_path, monkeypatch):
         assert db.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         _experiment(db)
     # a future version 2 adds a column; opening a version-1 file migrates it in place, rows kept
-    monkeypatch.setattr(results, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(results.schema, "SCHEMA_VERSION", 2)
     monkeypatch.setitem(results.MIGRATIONS, 1, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
     with ResultsDB(path) as db:
         assert db.con.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -133,3 +133,15 @@ def test_paper_configuration_builds_trains_and_predicts(tiny_data, tmp_path):
     (pred,) = predictor.predict_batch([s_clip(load_dataset(tiny_data, split="test").samples[0])])
     assert set(pred.probs) == {"audio", "video", "fused"}
     assert all(np.isfinite(p).all() and abs(p.sum() - 1) < 1e-4 for p in pred.probs.values())
+
+
+def test_a_stale_factory_av_folder_is_refused_with_a_sentence(tmp_path):
+    from core.synth import write_dataset
+    from core.training import ensure_data
+
+    root = tmp_path / "fav"
+    write_dataset(root, split="train", per_class=1, progress=False)
+    config = TrainingConfig(name="x", model=TINY_MODEL, data=str(root), generate={"train": 1})
+    assert len(ensure_data(config).samples) == 7
+    with pytest.raises(ValueError, match="holds 7 standard and 0 long train clips, but the config generates 14"):
+        ensure_data(dataclasses.replace(config, generate={"train": 2}))

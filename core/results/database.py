@@ -1,20 +1,9 @@
-"""The results database of robustness sweeps: one SQLite file, and this module its only writer.
-
-Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
-
-* ``experiments``: one row per sweep; its config (JSON) and the key that makes a
-  rerun of the same config continue it;
-* ``checkpoints`` and ``clips`` of an experiment (classes per checkpoint; path, label per clip);
-* ``conditions``: one row per checkpoint x (``clean`` or corruption x severity), with the
-  number of clips done and a complete flag;
-* ``predictions``: per clip x condition x head (audio, video, fused) the predicted class, the
-  probabilities (float32 little-endian BLOB in the checkpoint's class order), correctness,
-  whether each modality was present, and the modality weights (fused rows, where the fusion has them).
+"""The connection to a results file: open, create and migrate it, write a sweep's rows, read them back.
 
 WAL mode lets the dashboard read while a sweep writes; every write is one transaction, so a
 killed sweep leaves whole rows or none, and concurrent writers wait for each other (busy
 timeout). Metrics are computed from the stored rows, so a resumed sweep reports the same
-numbers as an uninterrupted one. Anything wrong with the file is a :class:`ResultsError`.
+numbers as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -30,111 +19,18 @@ import numpy as np
 import pandas as pd
 
 from core.metrics import classification_report
+from core.results import schema
+from core.results.robustness import _fusion, _robustness
+from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_label, parse_condition
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x61766C62  # "avlb": tells our files from other SQLite databases
 DB_ENV = "AVLAB_DB"
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "results" / "avlab.db"
-HEADS = ("audio", "video", "fused")
-CLEAN = "clean"
+DEFAULT_DB = Path(__file__).resolve().parents[2] / "results" / "avlab.db"
 EXPORT_FORMATS = ("csv", "parquet")
-
-
-class ResultsError(ValueError):
-    """The results database cannot be used as asked; the message is one plain sentence."""
 
 
 def default_db_path() -> Path:
     """``$AVLAB_DB`` if set, else ``results/avlab.db`` under the repository root."""
     return Path(os.environ[DB_ENV]) if os.environ.get(DB_ENV) else DEFAULT_DB
-
-
-def condition_label(corruption: str, severity: int) -> str:
-    """``"clean"`` or ``"gaussian_blur:3"``: the one string a condition is shown and selected by."""
-    return CLEAN if corruption == CLEAN else f"{corruption}:{int(severity)}"
-
-
-def parse_condition(label: str | tuple) -> tuple[str, int]:
-    """A condition label or pair as ``(corruption, severity)``: ``"fog:3"`` -> ``("fog", 3)``.
-
-    ``"clean"`` gives ``("clean", 0)``. Labels use the corruption's registry key; a bad label is a
-    :class:`ResultsError`.
-    """
-    if isinstance(label, tuple):
-        return str(label[0]), int(label[1]) if label[0] != CLEAN else 0
-    if label == CLEAN:
-        return CLEAN, 0
-    name, _, severity = str(label).rpartition(":")
-    if not name or not severity.isdigit():
-        raise ResultsError(f"'{label}' is not a condition; use 'clean' or 'corruption:severity', e.g. 'mute:1'.")
-    return name, int(severity)
-
-
-# --------------------------------------------------------------------------- schema and migrations
-
-_SCHEMA_V1 = """
-CREATE TABLE experiments (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created REAL NOT NULL,
-    finished REAL,
-    seconds REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE checkpoints (
-    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    path TEXT NOT NULL,
-    fusion TEXT NOT NULL,
-    classes TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, idx)
-);
-CREATE TABLE clips (
-    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    label TEXT NOT NULL,
-    PRIMARY KEY (experiment_id, idx)
-);
-CREATE TABLE conditions (
-    id INTEGER PRIMARY KEY,
-    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-    checkpoint_idx INTEGER NOT NULL,
-    corruption TEXT NOT NULL,
-    severity INTEGER NOT NULL,
-    modality TEXT NOT NULL,
-    n_done INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (experiment_id, checkpoint_idx, corruption, severity)
-);
-CREATE TABLE predictions (
-    condition_id INTEGER NOT NULL REFERENCES conditions(id) ON DELETE CASCADE,
-    clip_idx INTEGER NOT NULL,
-    head TEXT NOT NULL,
-    predicted INTEGER NOT NULL,
-    correct INTEGER NOT NULL,
-    probs BLOB NOT NULL,
-    audio_present INTEGER NOT NULL,
-    video_present INTEGER NOT NULL,
-    weight_audio REAL,
-    weight_video REAL,
-    PRIMARY KEY (condition_id, clip_idx, head)
-) WITHOUT ROWID;
-"""
-
-
-
-def _execute_script(con: sqlite3.Connection, script: str) -> None:
-    # not executescript(): it commits first, and a migration must stay inside its transaction
-    for statement in filter(str.strip, script.split(";")):
-        con.execute(statement)
-
-
-# MIGRATIONS[v] brings a database from version v to v + 1 (inside one transaction); 0 is an empty file.
-MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1)}
 
 
 class ResultsDB:
@@ -168,21 +64,23 @@ class ResultsDB:
             raise ResultsError(f"'{self.path}' is not a results database (SQLite says: {exc}).") from exc
 
     def _check_and_migrate(self) -> None:
-        if self._versions() == (APPLICATION_ID, SCHEMA_VERSION):
+        # the version and migrations are read through their module, so raising the one and adding to the
+        # other (a future release, or a test) is seen here
+        if self._versions() == (APPLICATION_ID, schema.SCHEMA_VERSION):
             return  # the common case: readers take no write lock
         with self.transaction():
             app, version = self._versions()
             tables = self.con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if app != APPLICATION_ID and (app != 0 or tables or version):
                 raise ResultsError(f"'{self.path}' is an SQLite database of another program, not avlab results.")
-            if version > SCHEMA_VERSION:
+            if version > schema.SCHEMA_VERSION:
                 raise ResultsError(f"'{self.path}' has results schema version {version}; this avlab reads up to "
-                                   f"{SCHEMA_VERSION}. Update avlab.")
-            while version < SCHEMA_VERSION:
-                MIGRATIONS[version](self.con)
+                                   f"{schema.SCHEMA_VERSION}. Update avlab.")
+            while version < schema.SCHEMA_VERSION:
+                schema.MIGRATIONS[version](self.con)
                 version += 1
             self.con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            self.con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.con.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
 
     def _versions(self) -> tuple[int, int]:
         return (self.con.execute("PRAGMA application_id").fetchone()[0],
@@ -453,105 +351,3 @@ def export_frame(predictions: pd.DataFrame, classes: dict[str, list[str]]) -> pd
     for i, (ckpt, probs) in enumerate(zip(df["checkpoint"], predictions["probs"])):
         spread[i, [column[c] for c in classes[ckpt]]] = probs
     return pd.concat([df, pd.DataFrame(spread, columns=[f"prob_{c}" for c in names])], axis=1)
-
-
-def _mean(values) -> float:
-    values = np.asarray(list(values), float)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else float("nan")
-
-
-def _robustness(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
-    mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
-    base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
-    clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
-    base_clean = _mean(base.loc[base["corruption"] == CLEAN, "accuracy"])
-    corrupted = mine[mine["corruption"] != CLEAN]
-    per_corruption = corrupted.groupby("corruption", sort=False)["accuracy"].mean()
-    mpc = _mean(per_corruption)
-    ce, rce = [], []
-    for name, g in corrupted.groupby("corruption", sort=False):
-        b = base[base["corruption"] == name].set_index("severity")["accuracy"]
-        mine_err = (1 - g.set_index("severity")["accuracy"]).reindex(b.index)
-        base_err = 1 - b
-        if not b.empty and base_err.sum() > 0:
-            ce.append(mine_err.sum() / base_err.sum())
-        if not b.empty and (base_err - (1 - base_clean)).sum() > 0:
-            rce.append((mine_err - (1 - clean)).sum() / (base_err - (1 - base_clean)).sum())
-    return {"clean_accuracy": clean, "mpc": mpc, "rpc": mpc / clean if clean > 0 else float("nan"),
-            "mce": _mean(ce), "relative_mce": _mean(rce), "corruptions": int(per_corruption.size)}
-
-
-def _fusion(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:
-    nan = float("nan")
-    if head != "fused":
-        return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,
-                "fallback_gap_no_video": nan}
-    fused = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == "fused")]
-    gains = fused.set_index("corruption")["fusion_gain"]
-    mine = rows[rows["checkpoint"] == ckpt]
-    # rows come ordered by condition, head, clip, so the heads' rows of one clip-condition line up
-    by_head = {h: mine[mine["head"] == h].reset_index(drop=True) for h in HEADS}
-    fused_ok = by_head["fused"]["correct"].to_numpy(float)
-    a, v = by_head["fused"]["audio_present"].to_numpy(bool), by_head["fused"]["video_present"].to_numpy(bool)
-
-    def gap(only: np.ndarray, survivor: str) -> float:
-        return float(fused_ok[only].mean() - by_head[survivor]["correct"].to_numpy(float)[only].mean()) \
-            if only.any() else nan
-
-    return {"fusion_gain": _mean(gains[gains.index == CLEAN]),
-            "fusion_gain_corrupted": _mean(fused.groupby("corruption")["fusion_gain"].mean()
-                                           .drop(CLEAN, errors="ignore")),
-            "fallback_gap_no_audio": gap(~a & v, "video"), "fallback_gap_no_video": gap(a & ~v, "audio")}
-
-
-# --------------------------------------------------------------------------- module-level readers
-
-
-def _reader(db) -> ResultsDB:
-    return db if isinstance(db, ResultsDB) else ResultsDB(db, create=False)
-
-
-def _read(method: str, db, *args, **kwargs):
-    handle = _reader(db)
-    try:
-        return getattr(handle, method)(*args, **kwargs)
-    finally:
-        if handle is not db:
-            handle.close()
-
-
-def list_experiments(*, db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.list_experiments` on the database at ``db`` (a path, a ResultsDB or the default)."""
-    return _read("list_experiments", db)
-
-
-def get_experiment(experiment_id: int, *, db=None) -> dict:
-    """:meth:`ResultsDB.get_experiment` on the database at ``db``."""
-    return _read("get_experiment", db, experiment_id)
-
-
-def condition_metrics(experiment_id: int, *, db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.condition_metrics` on the database at ``db``."""
-    return _read("condition_metrics", db, experiment_id)
-
-
-def summary(experiment_id: int, *, baseline: str | None = None, db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.summary` on the database at ``db``."""
-    return _read("summary", db, experiment_id, baseline=baseline)
-
-
-def modality_weights(experiment_id: int, *, db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.modality_weights` on the database at ``db``."""
-    return _read("modality_weights", db, experiment_id)
-
-
-def predictions(experiment_id: int, checkpoint: str | None = None, condition: str | tuple | None = None, *,
-                db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.predictions` on the database at ``db``."""
-    return _read("predictions", db, experiment_id, checkpoint, condition)
-
-
-__all__ = ["ResultsDB", "ResultsError", "SCHEMA_VERSION", "MIGRATIONS", "HEADS", "CLEAN", "DB_ENV", "DEFAULT_DB",
-           "default_db_path", "condition_label", "parse_condition", "list_experiments", "get_experiment",
-           "condition_metrics", "summary", "modality_weights", "predictions", "export_frame"]

@@ -1,0 +1,61 @@
+"""Robustness figures of one checkpoint x head, from its condition metrics and stored rows.
+
+mPC, rPC, mCE and relative mCE (ImageNet-C), and for the fused head the fusion
+gain and the fallback gaps; :meth:`ResultsDB.summary` puts them in one table.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.results.schema import CLEAN, HEADS
+
+
+def _mean(values) -> float:
+    values = np.asarray(list(values), float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def _robustness(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
+    mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
+    base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
+    clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
+    base_clean = _mean(base.loc[base["corruption"] == CLEAN, "accuracy"])
+    corrupted = mine[mine["corruption"] != CLEAN]
+    per_corruption = corrupted.groupby("corruption", sort=False)["accuracy"].mean()
+    mpc = _mean(per_corruption)
+    ce, rce = [], []
+    for name, g in corrupted.groupby("corruption", sort=False):
+        b = base[base["corruption"] == name].set_index("severity")["accuracy"]
+        mine_err = (1 - g.set_index("severity")["accuracy"]).reindex(b.index)
+        base_err = 1 - b
+        if not b.empty and base_err.sum() > 0:
+            ce.append(mine_err.sum() / base_err.sum())
+        if not b.empty and (base_err - (1 - base_clean)).sum() > 0:
+            rce.append((mine_err - (1 - clean)).sum() / (base_err - (1 - base_clean)).sum())
+    return {"clean_accuracy": clean, "mpc": mpc, "rpc": mpc / clean if clean > 0 else float("nan"),
+            "mce": _mean(ce), "relative_mce": _mean(rce), "corruptions": int(per_corruption.size)}
+
+
+def _fusion(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:
+    nan = float("nan")
+    if head != "fused":
+        return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,
+                "fallback_gap_no_video": nan}
+    fused = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == "fused")]
+    gains = fused.set_index("corruption")["fusion_gain"]
+    mine = rows[rows["checkpoint"] == ckpt]
+    # rows come ordered by condition, head, clip, so the heads' rows of one clip-condition line up
+    by_head = {h: mine[mine["head"] == h].reset_index(drop=True) for h in HEADS}
+    fused_ok = by_head["fused"]["correct"].to_numpy(float)
+    a, v = by_head["fused"]["audio_present"].to_numpy(bool), by_head["fused"]["video_present"].to_numpy(bool)
+
+    def gap(only: np.ndarray, survivor: str) -> float:
+        return float(fused_ok[only].mean() - by_head[survivor]["correct"].to_numpy(float)[only].mean()) \
+            if only.any() else nan
+
+    return {"fusion_gain": _mean(gains[gains.index == CLEAN]),
+            "fusion_gain_corrupted": _mean(fused.groupby("corruption")["fusion_gain"].mean()
+                                           .drop(CLEAN, errors="ignore")),
+            "fallback_gap_no_audio": gap(~a & v, "video"), "fallback_gap_no_video": gap(a & ~v, "audio")}
