@@ -32,8 +32,6 @@ def _go(page, label: str) -> None:
     wait_idle(page)
 
 
-@pytest.mark.skip(reason="Intermittently hangs after the in-page sweep in this Chromium (passed in earlier "
-                         "runs; the cause is not found yet): skipped so that a hang cannot stall CI.")
 def test_sweep_from_the_page_then_download_and_open_the_report(browser, robustness_url, tmp_path):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
