@@ -70,9 +70,14 @@ class TrainingConfig:
     def from_file(cls, path: str | Path) -> "TrainingConfig":
         with open(path, encoding="utf-8") as f:
             raw = yaml.safe_load(f) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"The training config {path} is not a mapping of keys to values.")
         unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"The training config {path} has unknown key(s) {sorted(unknown)}.")
+        missing = {"name", "model"} - set(raw)
+        if missing:
+            raise ValueError(f"The training config {path} lacks the key(s) {sorted(missing)}.")
         if "corruption_names" in raw:
             raw["corruption_names"] = tuple(raw["corruption_names"])
         return cls(**raw)
@@ -518,11 +523,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="YAML training config (repeat to train several in turn)")
     parser.add_argument("--out", help="checkpoint folder (overrides the config; only with one --config)")
     args = parser.parse_args(argv)
-    for path in args.config:
-        config = TrainingConfig.from_file(path)
-        if args.out:
-            config = dataclasses.replace(config, out=str(Path(args.out).resolve()))
-        train(config)
+    try:
+        configs = [TrainingConfig.from_file(path) for path in args.config]
+        for config in configs:
+            if args.out:
+                config = dataclasses.replace(config, out=str(Path(args.out).resolve()))
+            train(config)
+    except (ValueError, OSError, yaml.YAMLError) as exc:  # DatasetError, MediaError, CheckpointError included
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,9 +6,9 @@ the validation accuracy and the lever accuracy (valve_open vs not, on valve clip
     # (a) open vs closed only, freshly rendered frames (no MP4), N clips per class
     python docs/diagnostics/video_lever.py valve-binary --clips 300
     # (b) all 7 classes from the decoded MP4s of a factory-av folder (what phase I sees)
-    python docs/diagnostics/video_lever.py real-7class --data data/factory-av
+    python docs/diagnostics/video_lever.py real-7class --data data/factory-av [--oversample-valves 2]
 
-Figures measured with this script are in the notes of issue #4 and docs/PERFORMANCE.md.
+Figures measured with it: docs/diagnostics/README.md.
 """
 from __future__ import annotations
 
@@ -58,6 +58,16 @@ def decoded_split(data: str, split: str, num_frames: int, size: int):
     return torch.stack(xs), torch.tensor(ys)
 
 
+def oversample_valves(x: torch.Tensor, y: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each valve clip k times, each valve_open clip 2k times (factory-av has two closed-looking classes)."""
+    if k <= 1:
+        return x, y
+    repeats = torch.ones_like(y)
+    repeats[torch.isin(y, torch.tensor([CLASSES.index("valve_closed"), CLASSES.index("valve_leak")]))] = k
+    repeats[y == CLASSES.index("valve_open")] = 2 * k
+    return x.repeat_interleave(repeats, dim=0), y.repeat_interleave(repeats)
+
+
 def _jitter(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """(B, T, 3, S, S): a quarter turn, a mirror and a colour-channel permutation (as core.training)."""
     x = torch.rot90(x, int(rng.integers(4)), dims=(3, 4))
@@ -79,6 +89,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=112)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--oversample-valves", type=int, default=1, metavar="K",
+                        help="repeat each valve clip K times per epoch, valve_open clips 2K (open:closed 1:1)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -87,6 +99,7 @@ def main() -> None:
                                   (("train", args.clips), ("val", 300)))
     else:
         (xtr, ytr), (xva, yva) = (decoded_split(args.data, s, args.frames, args.size) for s in ("train", "val"))
+    xtr, ytr = oversample_valves(xtr, ytr, args.oversample_valves)
     encoder = build_encoder("small3d", num_frames=args.frames, size=args.size)
     head = nn.Linear(encoder.out_dim, len(CLASSES))
     params = [*encoder.parameters(), *head.parameters()]

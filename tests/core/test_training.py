@@ -145,3 +145,19 @@ def test_a_stale_factory_av_folder_is_refused_with_a_sentence(tmp_path):
     assert len(ensure_data(config).samples) == 7
     with pytest.raises(ValueError, match="holds 7 standard and 0 long train clips, but the config generates 14"):
         ensure_data(dataclasses.replace(config, generate={"train": 2}))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nmodel: {}\nepochs: 3\n", "unknown key(s) ['epochs']"),
+    ("model: {}\n", "lacks the key(s) ['name']"),
+    ("- a list\n", "is not a mapping"),
+])
+def test_training_command_refuses_a_bad_config_with_one_sentence(tmp_path, capsys, text, message):
+    from core.training import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
