@@ -61,6 +61,7 @@ class TrainingConfig:
     modality_dropout: float = 0.0
     corruption_prob: float = 0.0
     corruption_names: tuple[str, ...] = ()
+    phase1_repeat: dict = field(default_factory=dict)  # class -> times its examples appear per phase-I epoch
     augment_copies: int = 4
     dtype: str = "float16"
     threads: int = 2
@@ -202,6 +203,22 @@ def batches(examples: list[Example], batch_size: int, rng: np.random.Generator |
 # ----------------------------------------------------------------------------- loss
 
 
+def repeat_classes(examples: list[Example], classes: tuple[str, ...], repeat: dict) -> list[Example]:
+    """Each example ``repeat[its class]`` times (default once): oversampling for phase I.
+
+    factory-av's video branch must learn the valve lever from valve_open against two
+    closed-looking classes; repeating the valve clips (valve_open twice as often) gives it
+    balanced, more frequent evidence (docs/diagnostics/README.md).
+    """
+    unknown = set(repeat) - set(classes)
+    if unknown:
+        raise ValueError(f"phase1_repeat names class(es) {sorted(unknown)} that the data set does not have.")
+    if any(int(n) < 1 for n in repeat.values()):
+        raise ValueError("phase1_repeat counts must be whole numbers of at least 1.")
+    times = [int(repeat.get(c, 1)) for c in classes]
+    return [e for e in examples for _ in range(times[e.label])]
+
+
 def _class_weights(examples: list[Example], k: int, enabled: bool) -> torch.Tensor | None:
     if not enabled:
         return None
@@ -328,7 +345,7 @@ def train_phase_one(model, config, train, val, rng, log) -> dict:
 
 
 PHASE_ONE_FIELDS = ("seed", "batch_size", "phase1_epochs", "lr", "weight_decay", "patience", "class_weighting",
-                    "mixup_alpha", "window_stride", "gain_jitter_db", "flip")
+                    "mixup_alpha", "window_stride", "gain_jitter_db", "flip", "phase1_repeat")
 BRANCH_MODEL_FIELDS = ("video_encoder", "audio_encoder", "video_kwargs", "audio_kwargs", "num_classes",
                        "embed_dim", "hidden", "dropout")
 
@@ -337,7 +354,9 @@ def phase_one_key(config: "TrainingConfig", model: AVModel, manifest_digest: str
     """What phase I depends on: checkpoints that share it (one per fusion) train it once."""
     model_dict = model.config.to_dict()
     key = {"model": {f: model_dict[f] for f in BRANCH_MODEL_FIELDS},
-           "training": {f: getattr(config, f) for f in PHASE_ONE_FIELDS}, "data": manifest_digest}
+           "training": {f: getattr(config, f) for f in PHASE_ONE_FIELDS
+                        if f != "phase1_repeat" or config.phase1_repeat},  # unset: the keys stored before it
+           "data": manifest_digest}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -495,7 +514,8 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     log(f"data: {len(train_set)} train examples, {len(val_set)} val, {len(test_set)} test "
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = _manifest_digest(dataset)
-    phase1 = phase_one_cached(model, config, train_set, val_set, digest, log)
+    phase1 = phase_one_cached(model, config, repeat_classes(train_set, classes, config.phase1_repeat), val_set,
+                              digest, log)
     torch.manual_seed(config.seed + 2)
     phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)
     metrics = {"test": head_reports(model, test_set, classes), "val": head_reports(model, val_set, classes),
