@@ -1,0 +1,31 @@
+"""Robustness sweeps: checkpoints x a data set x corruptions x severities (clean always), one seed.
+
+    python -m core.experiments run --checkpoint checkpoints/modality_attention --data sample_data \\
+        --corruptions mute,gaussian_blur,audio_gaussian_noise --severities 1,3,5
+    python -m core.experiments list | show ID [--baseline NAME] | export ID --format csv|parquet | delete ID
+
+Results go to the results database (:mod:`core.results`; ``--db`` or ``$AVLAB_DB``, default
+``results/avlab.db``). A sweep is identified by its config (checkpoint weights and clips
+included), so running the same config again continues where a stopped run left off.
+
+Fast by construction: each clip is decoded once; each checkpoint encodes its clean audio and
+video once per batch of clips; an audio corruption recomputes only the audio branch and fuses
+with the cached video outputs (and the converse), audio-visual ones recompute both; clips go
+through the encoders in batches. With ``frames="seen"`` (the default), corruptions that treat
+each frame on its own (:data:`FRAME_LOCAL`) are applied to just the frames the model samples,
+a tenth of an 80-frame clip; temporal ones always see the whole clip. Each corrupted clip is
+made once and shared by every checkpoint. Randomness is per (seed, clip, corruption, severity).
+
+Layout: :mod:`.config` (:class:`ExperimentConfig`, :class:`ExperimentError`, :data:`FRAME_LOCAL`,
+corruption selection), :mod:`.batch` (checkpoints, clips, conditions, a sweep's identity; one
+batch of clips and its model inputs), :mod:`.sweep` (:func:`run_experiment`), :mod:`.cli`
+(:func:`main`; ``__main__`` runs it).
+"""
+# FRAME_MODES and Progress stay importable from here, as before, though not in __all__
+from core.experiments.config import (  # noqa: F401
+    FRAME_LOCAL, FRAME_MODES, ExperimentConfig, ExperimentError, select_corruptions,
+)
+from core.experiments.sweep import Progress, run_experiment  # noqa: F401
+from core.experiments.cli import main
+
+__all__ = ["ExperimentConfig", "ExperimentError", "FRAME_LOCAL", "run_experiment", "select_corruptions", "main"]

@@ -1,0 +1,144 @@
+"""The command line: ``python -m core.experiments run|list|show|export|delete ...``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from core import corruptions
+from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, _as_list, select_corruptions
+from core.experiments.sweep import run_experiment
+from core.results import CLEAN, ResultsDB, ResultsError
+
+
+def _print_table(df, floats: str = "{:.3f}") -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 30):
+        print(df.to_string(index=False, float_format=lambda x: floats.format(x)))
+
+
+def _cmd_run(args) -> int:
+    from tqdm import tqdm
+
+    base = ExperimentConfig.from_file(args.config).to_dict() if args.config else {}
+    flags = {"checkpoints": args.checkpoint, "data": args.data, "split": args.split,
+             "corruptions": select_corruptions(args.corruptions) if args.corruptions else None,
+             "severities": args.severities, "seed": args.seed, "batch_size": args.batch_size,
+             "frames": args.frames, "limit": args.limit, "name": args.name}
+    config = ExperimentConfig.from_dict({**base, **{k: v for k, v in flags.items() if v is not None}})
+    bar = tqdm(total=0, unit="clip-cond", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def report(done: int, total: int, message: str) -> None:
+        bar.total, bar.n = total, done
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    started = time.perf_counter()
+    try:
+        eid = run_experiment(config, db=args.db, progress=report, reuse_embeddings=not args.no_reuse,
+                             threads=args.threads)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    print(f"experiment {eid} complete in {seconds:.1f} s; `python -m core.experiments show {eid}` for the results")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    with ResultsDB(args.db, create=False) as db:
+        exp = db.get_experiment(args.id)
+        summary = db.summary(args.id, baseline=args.baseline)
+        weights = db.modality_weights(args.id)
+        if args.json:
+            print(json.dumps({"experiment": exp | {"clips": len(exp["clips"])},
+                              "summary": json.loads(summary.to_json(orient="records")),
+                              "conditions": json.loads(db.condition_metrics(args.id).to_json(orient="records")),
+                              "modality_weights": json.loads(weights.to_json(orient="records"))}))
+            return 0
+    print(f"experiment {exp['id']} '{exp['name']}': {len(exp['checkpoints'])} checkpoint(s) x "
+          f"{len(exp['clips'])} clips "
+          f"x {len(exp['conditions'])} conditions; {100 * exp['progress']:.0f} % done, {exp['seconds']:.0f} s computed")
+    print(f"config: {json.dumps(exp['config'])}\n")
+    _print_table(summary)
+    everyday = weights[weights["condition"].isin([CLEAN, *(f"{n}:{s}" for n in ("mute", "gaussian_blur")
+                                                         for s in corruptions.SEVERITIES)])]
+    if not everyday.empty and everyday["weight_audio"].notna().any():
+        print("\nmean modality weights (normal / muted / blurred):")
+        _print_table(everyday.drop(columns=["corruption", "severity"]))
+    return 0
+
+
+def _cmd_list(args) -> int:
+    with ResultsDB(args.db, create=False) as db:
+        table = db.list_experiments()
+    if table.empty:
+        print("no experiments yet")
+    else:
+        _print_table(table, "{:.2f}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    out = Path(args.out or f"experiment_{args.id}.{args.format}")
+    with ResultsDB(args.db, create=False) as db:
+        path = db.export(args.id, out, format=args.format)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_delete(args) -> int:
+    with ResultsDB(args.db, create=False) as db:
+        db.delete_experiment(args.id)
+    print(f"deleted experiment {args.id}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core import experiments  # the package's docstring describes the command
+
+    parser = argparse.ArgumentParser(prog="python -m core.experiments",
+                                     description=experiments.__doc__.splitlines()[0])
+    parser.add_argument("--db", help="results database (default $AVLAB_DB or results/avlab.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run or continue a sweep")
+    run.add_argument("--config", help="JSON or YAML file with ExperimentConfig fields (flags override it)")
+    run.add_argument("--checkpoint", action="append", help="checkpoint folder (repeat for several; default: DEFAULT)")
+    run.add_argument("--data", help="folder with manifest.csv, or a folder per class (default sample_data)")
+    run.add_argument("--split", help="only this split (train, val, test)")
+    run.add_argument("--corruptions", help="'all' (default), a modality (audio, video, audiovisual) or names a,b,c")
+    run.add_argument("--severities", help="comma-separated severities 1-5 (default all five)")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--frames", choices=FRAME_MODES, help="corrupt only the sampled frames (seen) or all frames")
+    run.add_argument("--limit", type=int, help="only the first N clips")
+    run.add_argument("--name", help="a label for `list`")
+    run.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    run.add_argument("--no-reuse", action="store_true", help="recompute both branches for every condition")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    show = sub.add_parser("show", help="robustness summary of an experiment")
+    show.add_argument("id", type=int)
+    show.add_argument("--baseline", help="checkpoint name the mCE is relative to (default the first)")
+    show.add_argument("--json", action="store_true", help="everything as one JSON object")
+    sub.add_parser("list", help="the experiments in the database")
+    export = sub.add_parser("export", help="per-clip rows to CSV or Parquet")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    export.add_argument("--out", help="output file (default experiment_ID.FORMAT)")
+    delete = sub.add_parser("delete", help="remove an experiment and its rows")
+    delete.add_argument("id", type=int)
+    args = parser.parse_args(argv)
+    if getattr(args, "severities", None):
+        args.severities = _as_list(args.severities)
+    commands = {"run": _cmd_run, "show": _cmd_show, "list": _cmd_list, "export": _cmd_export, "delete": _cmd_delete}
+    try:
+        return commands[args.command](args)
+    except (ExperimentError, ResultsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: everything stored so far is kept; run the same command again to continue.",
+              file=sys.stderr)
+        return 130

@@ -1,0 +1,134 @@
+"""What a sweep computes: :class:`ExperimentConfig`, the corruptions it selects, and :class:`ExperimentError`.
+
+Also the frame modes: with ``frames="seen"``, the corruptions in :data:`FRAME_LOCAL` are applied
+to just the frames the model samples.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import corruptions
+from core.corruptions import SEVERITIES
+
+FRAME_MODES = ("seen", "all")
+# Video corruptions that change each frame on its own (clip-level draws, such as fog's map, the
+# occlusion patch or the motion angle, come first and do not depend on the frame count), so
+# corrupting only the sampled frames gives the frames the model would see. Noise and av_rain's
+# streaks are drawn per frame: a different but equally distributed realisation. smoke drifts by a
+# fixed number of pixels per frame, so on the sampled frames it drifts ten times slower; its
+# per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
+# video_off) and av_desync always get the whole clip.
+FRAME_LOCAL = frozenset({
+    "gaussian_noise", "shot_noise", "impulse_noise", "gaussian_blur", "defocus_blur", "motion_blur", "zoom_blur",
+    "fog", "brightness", "contrast", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
+})
+
+
+class ExperimentError(ValueError):
+    """A sweep cannot be set up or run; the message is one plain sentence."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What a sweep computes; stored with its results.
+
+    Attributes
+    ----------
+    checkpoints : tuple of str
+        Checkpoint folders; empty means the default checkpoint (``checkpoints/DEFAULT``).
+    data : str
+        A folder with ``manifest.csv``, a manifest, or a folder per class.
+    split : str or None
+        Keep only this split (``test``); None keeps every clip.
+    corruptions : tuple of str
+        Registry keys; empty means every registered corruption.
+    severities : tuple of int
+        Severities 1-5 run for each corruption; ``clean`` is always included.
+    seed : int
+        Seed of the corruptions' randomness.
+    batch_size : int
+        Clips per encoder batch (also the unit a stopped sweep may lose).
+    frames : {'seen', 'all'}
+        Corrupt only the frames the model samples (frame-local corruptions), or every frame.
+    limit : int or None
+        Only the first ``limit`` clips (quick looks).
+    name : str
+        A label for lists; not part of the sweep's identity.
+    """
+
+    checkpoints: tuple[str, ...] = ()
+    data: str = "sample_data"
+    split: str | None = None
+    corruptions: tuple[str, ...] = ()
+    severities: tuple[int, ...] = SEVERITIES
+    seed: int = 0
+    batch_size: int = 16
+    frames: str = "seen"
+    limit: int | None = None
+    name: str = ""
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("checkpoints", tuple(str(c) for c in _as_list(self.checkpoints)))
+        set_("corruptions", tuple(_as_list(self.corruptions)))
+        set_("severities", tuple(int(s) for s in _as_list(self.severities)))
+        for name in self.corruptions:
+            if name not in corruptions.REGISTRY:
+                raise ExperimentError(f"There is no corruption called '{name}'; see `python -m core.corruptions` "
+                                      f"or corruptions.names() for the {len(corruptions.REGISTRY)} registered ones.")
+        if len(set(self.corruptions)) != len(self.corruptions) or len(set(self.severities)) != len(self.severities):
+            raise ExperimentError("Each corruption and each severity may be listed only once.")
+        if not self.severities or any(not 1 <= s <= 5 for s in self.severities):
+            raise ExperimentError(f"Severities must be integers from 1 to 5; got {list(self.severities)}.")
+        if self.frames not in FRAME_MODES:
+            raise ExperimentError(f"frames must be 'seen' or 'all', not '{self.frames}'.")
+        if int(self.batch_size) < 1 or (self.limit is not None and int(self.limit) < 1):
+            raise ExperimentError("batch_size and limit must be positive integers.")
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ExperimentError(f"The experiment config has unknown field(s) {', '.join(sorted(unknown))}.")
+        return cls(**d)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+        """Read a JSON or YAML config file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            if path.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise ExperimentError(f"The experiment config '{path}' could not be read ({exc}).") from exc
+        if not isinstance(data, dict):
+            raise ExperimentError(f"The experiment config '{path}' must hold a mapping of fields.")
+        return cls.from_dict(data)
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def select_corruptions(spec: str) -> tuple[str, ...]:
+    """``"all"``, a modality (``audio``, ``video``, ``audiovisual``), or comma-separated names."""
+    if spec == "all":
+        return tuple(corruptions.names())
+    if spec in corruptions.MODALITIES:
+        return tuple(corruptions.names(spec))
+    return tuple(_as_list(spec))

@@ -1,0 +1,230 @@
+"""The sweep: run or continue one, batch by batch, and store every clip x condition x head.
+
+Each clip is decoded once; each checkpoint encodes its clean audio and video once per batch; a
+corruption of one modality recomputes only that branch and fuses with the cached other one. One
+worker thread prepares the next condition's inputs while the current one encodes and writes.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from core import corruptions
+from core.datasets import DatasetError, Sample
+from core.experiments.batch import (
+    _Batch, _Checkpoint, _audio_inputs, _conditions, _corrupt, _encode, _key, _load_checkpoints, _samples,
+    _video_inputs,
+)
+from core.experiments.config import ExperimentConfig, ExperimentError
+from core.inference import HEADS, WINDOW_S
+from core.media import Clip, MediaError, load_clip, pad_clip
+from core.models import CheckpointError
+from core.results import CLEAN, ResultsDB, ResultsError, condition_label
+
+Progress = Callable[[int, int, str], None]
+_WORKERS = 1  # threads preparing inputs ahead of the encoders
+
+
+def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | None = None,
+                   progress: Progress | None = None, reuse_embeddings: bool = True, threads: int | None = 1) -> int:
+    """Run (or continue) a sweep and store every clip x condition x head; return the experiment id.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    db : ResultsDB, path or None
+        The results database (default :func:`core.results.default_db_path`).
+    progress : callable ``(done, total, message)``, optional
+        Called after every stored chunk; ``done`` and ``total`` count clip-conditions per checkpoint.
+    reuse_embeddings : bool
+        Recompute only the corrupted branch (default); False recomputes both (for benchmarks).
+    threads : int or None
+        Threads for torch and for numpy's BLAS during the sweep (None leaves them). One is the
+        default: the sweep's many small operations ran several times slower with two threads on
+        a shared two-core machine (see docs/PERFORMANCE.md).
+
+    Raises
+    ------
+    ExperimentError
+        Bad config, data set, checkpoint or clip (``DatasetError``, ``CheckpointError`` and
+        ``MediaError`` are turned into it), or a results database that cannot be used.
+    """
+    try:
+        handle = db if isinstance(db, ResultsDB) else ResultsDB(db)
+    except ResultsError as exc:
+        raise ExperimentError(str(exc)) from exc
+    try:
+        with _limited_threads(threads):
+            return _run(config, handle, progress or (lambda *_: None), reuse_embeddings)
+    except (DatasetError, CheckpointError, MediaError, ResultsError) as exc:
+        raise ExperimentError(str(exc)) from exc
+    finally:
+        if handle is not db:
+            handle.close()
+
+
+@contextmanager
+def _limited_threads(threads: int | None):
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@torch.inference_mode()
+def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool) -> int:
+    checkpoints = _load_checkpoints(config.checkpoints)
+    samples = _samples(config, checkpoints)
+    conditions = _conditions(config)
+    stored = {**config.to_dict(), "checkpoints": [str(c.path) for c in checkpoints],
+              "corruptions": list(config.corruptions or corruptions.names()),
+              "data": str(Path(config.data).resolve())}
+    eid, _ = db.start_experiment(
+        key=_key(stored, checkpoints, samples), name=config.name or Path(config.data).name, config=stored,
+        checkpoints=[{"name": c.name, "path": c.path, "fusion": c.model.config.fusion, "classes": c.classes,
+                      "fingerprint": c.fingerprint} for c in checkpoints],
+        clips=[(s.path, s.label) for s in samples], conditions=conditions)
+    ids = db.condition_ids(eid)
+    done = db.done_clips(eid)
+    labels = [[ck.classes.index(s.label) for s in samples] for ck in checkpoints]
+    total = len(checkpoints) * len(conditions) * len(samples)
+    count = sum(len(v) for v in done.values())
+    progress(count, total, f"experiment {eid}: {count} of {total} clip-conditions already stored")
+    clock = [time.perf_counter()]
+
+    def store(corruption: str, severity: int, indices: list[int], rows: list[tuple], n: int) -> None:
+        nonlocal count
+        now = time.perf_counter()
+        db.write_predictions(eid, rows, seconds=now - clock[0])
+        clock[0] = now
+        count += n
+        progress(count, total, f"{condition_label(corruption, severity)}, clips {indices[0] + 1}-{indices[-1] + 1}")
+
+    # One worker thread corrupts and preprocesses the next condition while this one encodes and writes.
+    pool = ThreadPoolExecutor(max_workers=_WORKERS)
+    try:
+        for start in range(0, len(samples), config.batch_size):
+            indices = list(range(start, min(start + config.batch_size, len(samples))))
+            pending = [(c, s, m, [k for k in range(len(checkpoints))
+                                  if not set(indices) <= done.get(ids[(k, c, s)], set())])
+                       for c, s, m in conditions]
+            pending = [p for p in pending if p[3]]
+            if pending:
+                batch = _Batch([_decode(samples[i]) for i in indices], indices, checkpoints)
+                _run_batch(batch, pending, checkpoints, config, reuse, pool,
+                           lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out), store)
+    finally:  # on Ctrl-C, do not wait for inputs prepared ahead
+        pool.shutdown(wait=True, cancel_futures=True)
+    db.finish_experiment(eid)
+    return eid
+
+
+def _run_batch(batch: _Batch, pending: list[tuple], checkpoints: list[_Checkpoint], config: ExperimentConfig,
+               reuse: bool, pool: ThreadPoolExecutor, make_rows: Callable, store: Callable) -> None:
+    """Every pending condition of one batch: inputs prepared one step ahead in ``pool``, then encode and store."""
+    # clean comes first: every checkpoint with work left in the batch needs its clean encodings
+    needed = sorted({k for p in pending for k in p[3]})
+    steps = [(CLEAN, 0, "none", needed)] + [p for p in pending if p[0] != CLEAN]
+    write_clean = pending[0][3] if pending[0][0] == CLEAN else []
+    state: dict = {}
+
+    def prepare(step):
+        return _prepare(batch, step, [checkpoints[k] for k in step[3]], config, reuse, state)
+
+    queue = deque(pool.submit(prepare, step) for step in steps[:2])
+    for j, (corruption, severity, modality, ks) in enumerate(steps):
+        inputs = queue.popleft().result()
+        if j + 2 < len(steps):
+            queue.append(pool.submit(prepare, steps[j + 2]))
+        writes = write_clean if corruption == CLEAN else ks
+        rows = []
+        for k in ks:
+            out = _outputs(checkpoints[k], batch, inputs, modality)
+            if k in writes:
+                rows += make_rows(corruption, severity, k, out)
+        if rows:
+            store(corruption, severity, batch.indices_in_data, rows, len(writes) * len(batch.clips))
+
+
+def _prepare(batch: _Batch, step: tuple, checkpoints: list[_Checkpoint], config: ExperimentConfig, reuse: bool,
+             state: dict) -> dict:
+    """Model inputs of one condition, per (branch, preprocessing spec); runs in the worker thread."""
+    corruption, severity, modality, _ = step
+    if corruption == CLEAN:
+        view, seen, presence, branches = batch.seen, True, batch.clips, ("audio", "video")
+    else:
+        key = (corruption, _params_key(corruption, severity))
+        if key[1] is not None and state.get("key") == key:
+            view, seen = state["view"]  # a deterministic corruption with the same parameters: same output
+        else:
+            view, seen = _corrupt(batch, corruption, severity, config)
+            state.update(key=key, view=(view, seen))
+        presence = view
+        branches = ("audio", "video") if modality == "audiovisual" or not reuse else (modality,)
+    inputs = {}
+    for ck in checkpoints:
+        vspec, aspec = ck.model.preprocessing
+        if "video" in branches and ("video", vspec) not in inputs:
+            inputs[("video", vspec)] = _video_inputs(batch, view, seen, vspec, presence)
+        if "audio" in branches and ("audio", aspec) not in inputs:
+            inputs[("audio", aspec)] = _audio_inputs(view, aspec)
+    return inputs
+
+
+def _params_key(name: str, severity: int) -> str | None:
+    """Equal for two severities of a deterministic corruption with the same parameters (mute, video_off)."""
+    c = corruptions.get(name)
+    return None if c.stochastic else repr(sorted(c.params(severity).items()))
+
+
+def _decode(sample: Sample) -> Clip:
+    try:
+        clip = load_clip(sample.path)
+    except MediaError as exc:
+        raise ExperimentError(f"The clip '{sample.path}' could not be read: {exc}") from exc
+    return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
+
+
+def _outputs(ck: _Checkpoint, batch: _Batch, inputs: dict, modality: str):
+    """The model's output for one condition: encode the branches given, reuse the clean encodings for the rest."""
+    model = ck.model
+    vspec, aspec = model.preprocessing
+    branches = {}
+    for name, spec, fn, token_dim in (("audio", aspec, model.encode_audio, model.audio_encoder.out_dim),
+                                      ("video", vspec, model.encode_video, model.video_encoder.out_dim)):
+        if (name, spec) in inputs:
+            x, mask = inputs[(name, spec)]
+            branches[name] = (*_encode(fn, x, mask, model.config.embed_dim, token_dim), mask)
+    if modality == "none":
+        batch.clean[ck.name] = branches
+    branches = {**batch.clean[ck.name], **branches}
+    (a, at, am), (v, vt, vm) = branches["audio"], branches["video"]
+    return model.fuse(a, at, v, vt, audio_mask=am, video_mask=vm), am, vm
+
+
+def _rows(condition_id: int, indices: list[int], labels: list[int], result) -> list[tuple]:
+    out, am, vm = result
+    weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
+    rows = []
+    for head in HEADS:
+        probs = getattr(out, f"{head}_logits").softmax(dim=1).numpy()  # (B, K)
+        pred = probs.argmax(axis=1)
+        for j, i in enumerate(indices):
+            wa, wv = (weights[j] if weights is not None and head == "fused" else (None, None))
+            rows.append((condition_id, i, head, int(pred[j]), int(pred[j] == labels[i]), probs[j],
+                         int(am[j]), int(vm[j]), wa, wv))
+    return rows
