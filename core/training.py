@@ -354,9 +354,7 @@ def phase_one_key(config: "TrainingConfig", model: AVModel, manifest_digest: str
     """What phase I depends on: checkpoints that share it (one per fusion) train it once."""
     model_dict = model.config.to_dict()
     key = {"model": {f: model_dict[f] for f in BRANCH_MODEL_FIELDS},
-           "training": {f: getattr(config, f) for f in PHASE_ONE_FIELDS
-                        if f != "phase1_repeat" or config.phase1_repeat},  # unset: the keys stored before it
-           "data": manifest_digest}
+           "training": {f: getattr(config, f) for f in PHASE_ONE_FIELDS}, "data": manifest_digest}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
