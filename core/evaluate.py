@@ -83,6 +83,18 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _phase_one_recipe(training: dict) -> str:
+    """Card lines for the phase-I options that are set (oversampling, confusable classes)."""
+    lines = ""
+    if training.get("phase1_repeat"):
+        lines += "- Phase I repeats per epoch: " + ", ".join(
+            f"{c} x{n}" for c, n in training["phase1_repeat"].items()) + "\n"
+    for branch, groups in (training.get("phase1_confusable") or {}).items():
+        lines += (f"- Phase I: the {branch} head shares one target within " + "; ".join(" / ".join(g) for g in groups)
+                  + " (classes it cannot tell apart by design; the first-listed is its top class)\n")
+    return lines
+
+
 def model_card(metadata: dict, result: dict, data: str, split: str | None = None) -> str:
     """Markdown model card from the checkpoint's metadata and an evaluation result."""
     model, training, prov = metadata["model"], metadata.get("training_config", {}), metadata.get("provenance", {})
@@ -111,7 +123,7 @@ audio {metadata['preprocessing']['audio']['seconds']} s at {metadata['preprocess
 (up to {training.get('phase2_epochs')} epochs); seed {training.get('seed')}
 - Modality dropout {training.get('modality_dropout')}, corruption augmentation probability {training.get('corruption_prob')}, \
 mixup alpha {training.get('mixup_alpha')}, class weighting {training.get('class_weighting')}
-- Data: `{prov.get('data')}` (manifest sha256 {prov.get('manifest_sha256')}), {prov.get('train_examples')} training examples
+{_phase_one_recipe(training)}- Data: `{prov.get('data')}` (manifest sha256 {prov.get('manifest_sha256')}), {prov.get('train_examples')} training examples
 
 ## Evaluation on `{data}`{f", split `{split}`" if split else ""} ({result['n']} clips)
 

@@ -62,6 +62,7 @@ class TrainingConfig:
     corruption_prob: float = 0.0
     corruption_names: tuple[str, ...] = ()
     phase1_repeat: dict = field(default_factory=dict)  # class -> times its examples appear per phase-I epoch
+    phase1_confusable: dict = field(default_factory=dict)  # branch -> groups of classes it cannot tell apart
     augment_copies: int = 4
     dtype: str = "float16"
     threads: int = 2
@@ -219,6 +220,44 @@ def repeat_classes(examples: list[Example], classes: tuple[str, ...], repeat: di
     return [e for e in examples for _ in range(times[e.label])]
 
 
+TIE_BREAK = 0.2  # extra target of the first class of a group of confusable classes
+
+
+def confusable_targets(classes: tuple[str, ...], groups) -> torch.Tensor:
+    """(K, K) matrix whose row y spreads class y's target over y's group.
+
+    A branch that cannot tell some classes apart by design (factory-av's video cannot
+    hear a leak; its audio cannot see the lever) gets one target for all of them, so
+    its phase-I loss stops pulling its embedding towards differences it cannot see
+    (docs/diagnostics/README.md). One-hot targets times this matrix: the spread targets.
+    The first class of a group gets ``TIE_BREAK`` more than the others, so that the head's
+    top class is that one every time rather than a coin flip per clip.
+    """
+    spread = torch.eye(len(classes))
+    seen: set[str] = set()
+    for group in groups or ():
+        group = list(group)
+        unknown = set(group) - set(classes)
+        if unknown:
+            raise ValueError(f"phase1_confusable names class(es) {sorted(unknown)} that the data set does not have.")
+        if seen & set(group) or len(set(group)) != len(group):
+            raise ValueError("phase1_confusable lists a class in more than one group of a branch.")
+        seen |= set(group)
+        idx = [classes.index(c) for c in group]
+        for i in idx:
+            spread[i] = 0.0
+            spread[i, idx] = (1.0 - TIE_BREAK) / len(idx)
+            spread[i, idx[0]] += TIE_BREAK
+    return spread
+
+
+def _confusable_for_branches(classes: tuple[str, ...], confusable: dict) -> dict[str, torch.Tensor]:
+    unknown = set(confusable) - set(BRANCHES)
+    if unknown:
+        raise ValueError(f"phase1_confusable has key(s) {sorted(unknown)}; use the branches {list(BRANCHES)}.")
+    return {b: confusable_targets(classes, confusable.get(b)) for b in BRANCHES}
+
+
 def _class_weights(examples: list[Example], k: int, enabled: bool) -> torch.Tensor | None:
     if not enabled:
         return None
@@ -273,10 +312,20 @@ def _branch_state(model: AVModel, branch: str) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k.split(".")[0] in BRANCHES[branch]}
 
 
-def _val_accuracy(model, examples, heads) -> dict[str, float]:
+def _val_scores(model, examples, heads, spread: dict) -> dict[str, tuple[float, float, float]]:
+    """Per head: accuracy, accuracy over groups and the loss against the spread targets.
+
+    With ``spread`` (head -> ``confusable_targets``) a top class in the true class's group
+    counts as right: what the branch can be asked to see.
+    """
     probs = predict_examples(model, examples)
     y = np.array([e.label for e in examples])
-    return {h: float((probs[h].argmax(1) == y).mean()) for h in heads}
+    scores = {}
+    for h in heads:
+        top, targets = probs[h].argmax(1), spread[h].numpy()[y]  # (N,), (N, K)
+        loss = -(targets * np.log(np.clip(probs[h], 1e-8, 1.0))).sum(1).mean()
+        scores[h] = (float((top == y).mean()), float((targets[np.arange(len(y)), top] > 0).mean()), float(loss))
+    return scores
 
 
 def _jitter(ex: Example, rng, config) -> tuple[np.ndarray, float, np.ndarray]:
@@ -310,12 +359,13 @@ def _step_batch(model, batch, rng, config):
     return video, audio, vmask, amask, targets
 
 
-def train_phase_one(model, config, train, val, rng, log) -> dict:
+def train_phase_one(model, config, train, val, rng, log, classes: tuple[str, ...]) -> dict:
     """Both unimodal branches, each kept at its own best validation epoch."""
+    spread = _confusable_for_branches(classes, config.phase1_confusable)
     opt = torch.optim.AdamW(model.phase_one_parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.phase1_epochs)
     weight = _class_weights(train, model.config.num_classes, config.class_weighting)
-    best = {b: (-1.0, None, 0) for b in BRANCHES}  # accuracy, state, epoch
+    best = {b: ((-1.0, -np.inf), None, 0, 0.0) for b in BRANCHES}  # (group accuracy, -loss), state, epoch, accuracy
     for epoch in range(config.phase1_epochs):
         model.train()
         losses = []
@@ -324,28 +374,31 @@ def train_phase_one(model, config, train, val, rng, log) -> dict:
             video, audio, vmask, amask, targets = _step_batch(model, batch, rng, config)
             a, _ = model.encode_audio(audio)
             v, _ = model.encode_video(video)
-            loss_a = _masked_loss(model.audio_head(a), targets, amask, weight)
-            loss_v = _masked_loss(model.video_head(v), targets, vmask, weight)
+            loss_a = _masked_loss(model.audio_head(a), targets @ spread["audio"], amask, weight)
+            loss_v = _masked_loss(model.video_head(v), targets @ spread["video"], vmask, weight)
             opt.zero_grad()
             (loss_a + loss_v).backward()
             opt.step()
             losses.append((loss_a + loss_v).item())
         sched.step()
-        acc = _val_accuracy(model, val, BRANCHES)
-        for b in BRANCHES:
-            if acc[b] > best[b][0]:
-                best[b] = (acc[b], _branch_state(model, b), epoch)
-        log(f"phase I  epoch {epoch + 1:2d}  loss {np.mean(losses):.3f}  val audio {acc['audio']:.3f}  video {acc['video']:.3f}")
+        scores = _val_scores(model, val, BRANCHES, spread)
+        for b, (acc, group_acc, loss) in scores.items():
+            if (group_acc, -loss) > best[b][0]:  # the best accuracy over groups; the lower loss among equals
+                best[b] = ((group_acc, -loss), _branch_state(model, b), epoch, acc)
+        log(f"phase I  epoch {epoch + 1:2d}  loss {np.mean(losses):.3f}  "
+            + "  ".join(f"val {b} {a:.3f} (groups {g:.3f}, loss {l:.3f})" for b, (a, g, l) in scores.items()))
         if all(epoch - best[b][2] >= config.patience for b in BRANCHES):
             log("phase I  early stop: neither branch improved")
             break
     for b in BRANCHES:
         model.load_state_dict(best[b][1], strict=False)
-    return {b: {"val_accuracy": best[b][0], "epoch": best[b][2] + 1} for b in BRANCHES}
+    return {b: {"val_accuracy": best[b][3], "val_group_accuracy": best[b][0][0], "epoch": best[b][2] + 1}
+            for b in BRANCHES}
 
 
 PHASE_ONE_FIELDS = ("seed", "batch_size", "phase1_epochs", "lr", "weight_decay", "patience", "class_weighting",
-                    "mixup_alpha", "window_stride", "gain_jitter_db", "flip", "phase1_repeat")
+                    "mixup_alpha", "window_stride", "gain_jitter_db", "flip", "phase1_repeat",
+                    "phase1_confusable")
 BRANCH_MODEL_FIELDS = ("video_encoder", "audio_encoder", "video_kwargs", "audio_kwargs", "num_classes",
                        "embed_dim", "hidden", "dropout")
 
@@ -358,7 +411,7 @@ def phase_one_key(config: "TrainingConfig", model: AVModel, manifest_digest: str
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def phase_one_cached(model, config, train, val, manifest_digest, log) -> dict:
+def phase_one_cached(model, config, train, val, manifest_digest, log, classes: tuple[str, ...]) -> dict:
     """Phase I, or its stored result when the same branches were trained on the same data before."""
     from safetensors.torch import load_file, save_file
 
@@ -369,7 +422,7 @@ def phase_one_cached(model, config, train, val, manifest_digest, log) -> dict:
         log(f"phase I: reusing the unimodal branches stored in {folder}")
         return json.loads(info.read_text())
     torch.manual_seed(config.seed)
-    result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log)
+    result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log, classes)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for b in BRANCHES for k, v in _branch_state(model, b).items()}
     save_file(state, str(weights))
@@ -502,6 +555,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     torch.set_num_threads(config.threads)
     dataset = ensure_data(config)
     classes = dataset.classes
+    _confusable_for_branches(classes, config.phase1_confusable)  # a bad config fails before any decoding
     model_config = ModelConfig.from_dict({**config.model, "num_classes": len(classes)})
     model = AVModel(model_config)
     num_frames = model.preprocessing[0].num_frames
@@ -513,7 +567,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = _manifest_digest(dataset)
     phase1 = phase_one_cached(model, config, repeat_classes(train_set, classes, config.phase1_repeat), val_set,
-                              digest, log)
+                              digest, log, classes)
     torch.manual_seed(config.seed + 2)
     phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)
     metrics = {"test": head_reports(model, test_set, classes), "val": head_reports(model, val_set, classes),

@@ -175,3 +175,34 @@ def test_phase_one_repeat_oversamples_the_named_classes_and_refuses_unknown_ones
         repeat_classes(examples, ("bright", "dark"), {"grey": 2})
     with pytest.raises(ValueError, match="at least 1"):
         repeat_classes(examples, ("bright", "dark"), {"dark": 0})
+
+
+def test_confusable_targets_spread_each_group_evenly_and_refuse_bad_groups():
+    from core.training import confusable_targets
+
+    classes = ("closed", "open", "leak", "fan")
+    spread = confusable_targets(classes, [["closed", "leak"]])
+    hard = F.one_hot(torch.tensor([0, 1, 2, 3]), 4).float()
+    torch.testing.assert_close(hard @ spread, torch.tensor([[0.6, 0, 0.4, 0], [0, 1, 0, 0],
+                                                            [0.6, 0, 0.4, 0], [0, 0, 0, 1.0]]))
+    torch.testing.assert_close(confusable_targets(classes, []), torch.eye(4))
+    with pytest.raises(ValueError, match="does not have"):
+        confusable_targets(classes, [["closed", "shut"]])
+    with pytest.raises(ValueError, match="more than one group"):
+        confusable_targets(classes, [["closed", "leak"], ["leak", "open"]])
+
+
+def test_a_branch_trained_with_confusable_classes_spreads_its_probability(tiny_data, tmp_path):
+    # The audio of the tiny data set tells bright (440 Hz) from dark (1.5 kHz); told the two
+    # sound alike, its head must stop telling them apart and lean to the first-listed, bright.
+    def audio_probs(**changes):
+        out = train(_config(tiny_data, tmp_path / str(len(changes)), phase1_epochs=6, phase2_epochs=1, **changes),
+                    log=lambda *_: None)
+        clips = [s_clip(s) for s in load_dataset(tiny_data, split="test").samples]
+        return np.array([r.probs["audio"][0] for r in Predictor.load(out).predict_batch(clips)])
+
+    assert np.abs(audio_probs() - 0.5).min() > 0.1
+    assert np.abs(audio_probs(phase1_confusable={"audio": [["bright", "dark"]]}) - 0.6).max() < 0.05
+    with pytest.raises(ValueError, match="branches"):
+        train(_config(tiny_data, tmp_path / "bad", phase1_confusable={"vision": [["bright", "dark"]]}),
+              log=lambda *_: None)
