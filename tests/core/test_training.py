@@ -177,7 +177,7 @@ def test_phase_one_repeat_oversamples_the_named_classes_and_refuses_unknown_ones
         repeat_classes(examples, ("bright", "dark"), {"dark": 0})
 
 
-def test_confusable_targets_spread_each_group_evenly_and_refuse_bad_groups():
+def test_confusable_targets_spread_each_group_with_a_tie_break_and_refuse_bad_groups():
     from core.training import confusable_targets
 
     classes = ("closed", "open", "leak", "fan")
