@@ -252,6 +252,8 @@ def confusable_targets(classes: tuple[str, ...], groups) -> torch.Tensor:
 
 
 def _confusable_for_branches(classes: tuple[str, ...], confusable: dict) -> dict[str, torch.Tensor]:
+    if not isinstance(confusable, dict):
+        raise ValueError("phase1_confusable must map a branch (audio, video) to lists of classes.")
     unknown = set(confusable) - set(BRANCHES)
     if unknown:
         raise ValueError(f"phase1_confusable has key(s) {sorted(unknown)}; use the branches {list(BRANCHES)}.")

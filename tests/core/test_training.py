@@ -203,6 +203,6 @@ def test_a_branch_trained_with_confusable_classes_spreads_its_probability(tiny_d
 
     assert np.abs(audio_probs() - 0.5).min() > 0.1
     assert np.abs(audio_probs(phase1_confusable={"audio": [["bright", "dark"]]}) - 0.6).max() < 0.05
-    with pytest.raises(ValueError, match="branches"):
-        train(_config(tiny_data, tmp_path / "bad", phase1_confusable={"vision": [["bright", "dark"]]}),
-              log=lambda *_: None)
+    for bad, message in (({"vision": [["bright", "dark"]]}, "branches"), ([["bright", "dark"]], "must map")):
+        with pytest.raises(ValueError, match=message):
+            train(_config(tiny_data, tmp_path / "bad", phase1_confusable=bad), log=lambda *_: None)
