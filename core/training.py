@@ -361,9 +361,11 @@ def _step_batch(model, batch, rng, config):
     return video, audio, vmask, amask, targets
 
 
-def train_phase_one(model, config, train, val, rng, log, classes: tuple[str, ...]) -> dict:
-    """Both unimodal branches, each kept at its own best validation epoch."""
-    spread = _confusable_for_branches(classes, config.phase1_confusable)
+def train_phase_one(model, config, train, val, rng, log, spread: dict[str, torch.Tensor]) -> dict:
+    """Both unimodal branches, each kept at its own best validation epoch.
+
+    ``spread``: branch -> ``confusable_targets`` matrix (identity where nothing is confusable).
+    """
     opt = torch.optim.AdamW(model.phase_one_parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.phase1_epochs)
     weight = _class_weights(train, model.config.num_classes, config.class_weighting)
@@ -413,7 +415,7 @@ def phase_one_key(config: "TrainingConfig", model: AVModel, manifest_digest: str
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def phase_one_cached(model, config, train, val, manifest_digest, log, classes: tuple[str, ...]) -> dict:
+def phase_one_cached(model, config, train, val, manifest_digest, log, spread: dict[str, torch.Tensor]) -> dict:
     """Phase I, or its stored result when the same branches were trained on the same data before."""
     from safetensors.torch import load_file, save_file
 
@@ -424,7 +426,7 @@ def phase_one_cached(model, config, train, val, manifest_digest, log, classes: t
         log(f"phase I: reusing the unimodal branches stored in {folder}")
         return json.loads(info.read_text())
     torch.manual_seed(config.seed)
-    result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log, classes)
+    result = train_phase_one(model, config, train, val, np.random.default_rng([config.seed, 1]), log, spread)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for b in BRANCHES for k, v in _branch_state(model, b).items()}
     save_file(state, str(weights))
@@ -557,7 +559,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     torch.set_num_threads(config.threads)
     dataset = ensure_data(config)
     classes = dataset.classes
-    _confusable_for_branches(classes, config.phase1_confusable)  # a bad config fails before any decoding
+    spread = _confusable_for_branches(classes, config.phase1_confusable)  # a bad config fails before decoding
     model_config = ModelConfig.from_dict({**config.model, "num_classes": len(classes)})
     model = AVModel(model_config)
     num_frames = model.preprocessing[0].num_frames
@@ -569,7 +571,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = _manifest_digest(dataset)
     phase1 = phase_one_cached(model, config, repeat_classes(train_set, classes, config.phase1_repeat), val_set,
-                              digest, log, classes)
+                              digest, log, spread)
     torch.manual_seed(config.seed + 2)
     phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)
     metrics = {"test": head_reports(model, test_set, classes), "val": head_reports(model, val_set, classes),
