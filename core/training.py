@@ -211,13 +211,20 @@ def repeat_classes(examples: list[Example], classes: tuple[str, ...], repeat: di
     closed-looking classes; repeating the valve clips (valve_open twice as often) gives it
     balanced, more frequent evidence (docs/diagnostics/README.md).
     """
+    times = repeat_counts(classes, repeat)
+    return [e for e in examples for _ in range(times[e.label])]
+
+
+def repeat_counts(classes: tuple[str, ...], repeat: dict) -> list[int]:
+    """Per class, how many times its examples appear per phase-I epoch; a bad ``phase1_repeat`` is refused."""
+    if not isinstance(repeat, dict):
+        raise ValueError("phase1_repeat must map class names to whole numbers of at least 1.")
     unknown = set(repeat) - set(classes)
     if unknown:
         raise ValueError(f"phase1_repeat names class(es) {sorted(unknown)} that the data set does not have.")
-    if any(int(n) < 1 for n in repeat.values()):
+    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in repeat.values()):
         raise ValueError("phase1_repeat counts must be whole numbers of at least 1.")
-    times = [int(repeat.get(c, 1)) for c in classes]
-    return [e for e in examples for _ in range(times[e.label])]
+    return [repeat.get(c, 1) for c in classes]
 
 
 TIE_BREAK = 0.2  # extra target of the first class of a group of confusable classes
@@ -560,6 +567,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     dataset = ensure_data(config)
     classes = dataset.classes
     spread = _confusable_for_branches(classes, config.phase1_confusable)  # a bad config fails before decoding
+    repeat_counts(classes, config.phase1_repeat)
     model_config = ModelConfig.from_dict({**config.model, "num_classes": len(classes)})
     model = AVModel(model_config)
     num_frames = model.preprocessing[0].num_frames

@@ -173,8 +173,9 @@ def test_phase_one_repeat_oversamples_the_named_classes_and_refuses_unknown_ones
     assert repeat_classes(examples, ("bright", "dark"), {}) == examples
     with pytest.raises(ValueError, match="does not have"):
         repeat_classes(examples, ("bright", "dark"), {"grey": 2})
-    with pytest.raises(ValueError, match="at least 1"):
-        repeat_classes(examples, ("bright", "dark"), {"dark": 0})
+    for bad in ({"dark": 0}, {"dark": 1.5}, {"dark": "2"}):
+        with pytest.raises(ValueError, match="at least 1"):
+            repeat_classes(examples, ("bright", "dark"), bad)
 
 
 def test_confusable_targets_spread_each_group_with_a_tie_break_and_refuse_bad_groups():
@@ -206,3 +207,15 @@ def test_a_branch_trained_with_confusable_classes_spreads_its_probability(tiny_d
     for bad, message in (({"vision": [["bright", "dark"]]}, "branches"), ([["bright", "dark"]], "must map")):
         with pytest.raises(ValueError, match=message):
             train(_config(tiny_data, tmp_path / "bad", phase1_confusable=bad), log=lambda *_: None)
+
+
+def test_a_bad_phase_one_repeat_is_refused_before_decoding(tiny_data, tmp_path, monkeypatch):
+    import core.training as training
+
+    def no_decoding(*_args, **_kwargs):
+        raise AssertionError("decoded the data set before checking phase1_repeat")
+
+    monkeypatch.setattr(training, "_cached_examples", no_decoding)
+    for bad, message in (({"grey": 2}, "does not have"), ({"dark": 0}, "at least 1"), ([["dark", 2]], "must map")):
+        with pytest.raises(ValueError, match=message):
+            train(_config(tiny_data, tmp_path / "bad", phase1_repeat=bad), log=lambda *_: None)
