@@ -204,14 +204,13 @@ def batches(examples: list[Example], batch_size: int, rng: np.random.Generator |
 # ----------------------------------------------------------------------------- loss
 
 
-def repeat_classes(examples: list[Example], classes: tuple[str, ...], repeat: dict) -> list[Example]:
-    """Each example ``repeat[its class]`` times (default once): oversampling for phase I.
+def repeat_classes(examples: list[Example], times: list[int]) -> list[Example]:
+    """Each example ``times[its label]`` times: oversampling for phase I (``times`` from ``repeat_counts``).
 
     factory-av's video branch must learn the valve lever from valve_open against two
     closed-looking classes; repeating the valve clips (valve_open twice as often) gives it
     balanced, more frequent evidence (docs/diagnostics/README.md).
     """
-    times = repeat_counts(classes, repeat)
     return [e for e in examples for _ in range(times[e.label])]
 
 
@@ -567,7 +566,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     dataset = ensure_data(config)
     classes = dataset.classes
     spread = _confusable_for_branches(classes, config.phase1_confusable)  # a bad config fails before decoding
-    repeat_counts(classes, config.phase1_repeat)
+    repeat_times = repeat_counts(classes, config.phase1_repeat)
     model_config = ModelConfig.from_dict({**config.model, "num_classes": len(classes)})
     model = AVModel(model_config)
     num_frames = model.preprocessing[0].num_frames
@@ -578,7 +577,7 @@ def train(config: TrainingConfig, *, log=print) -> Path:
     log(f"data: {len(train_set)} train examples, {len(val_set)} val, {len(test_set)} test "
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = _manifest_digest(dataset)
-    phase1 = phase_one_cached(model, config, repeat_classes(train_set, classes, config.phase1_repeat), val_set,
+    phase1 = phase_one_cached(model, config, repeat_classes(train_set, repeat_times), val_set,
                               digest, log, spread)
     torch.manual_seed(config.seed + 2)
     phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)

@@ -164,18 +164,18 @@ def test_training_command_refuses_a_bad_config_with_one_sentence(tmp_path, capsy
 
 
 def test_phase_one_repeat_oversamples_the_named_classes_and_refuses_unknown_ones():
-    from core.training import Example, repeat_classes
+    from core.training import Example, repeat_classes, repeat_counts
 
     examples = [Example(frames=np.zeros((0, 1, 1, 3), np.uint8), fps=0.0, audio=np.zeros(1, np.float32), label=k)
                 for k in (0, 1, 1)]
-    out = repeat_classes(examples, ("bright", "dark"), {"dark": 3})
+    out = repeat_classes(examples, repeat_counts(("bright", "dark"), {"dark": 3}))
     assert [e.label for e in out] == [0, 1, 1, 1, 1, 1, 1]
-    assert repeat_classes(examples, ("bright", "dark"), {}) == examples
+    assert repeat_classes(examples, repeat_counts(("bright", "dark"), {})) == examples
     with pytest.raises(ValueError, match="does not have"):
-        repeat_classes(examples, ("bright", "dark"), {"grey": 2})
+        repeat_counts(("bright", "dark"), {"grey": 2})
     for bad in ({"dark": 0}, {"dark": 1.5}, {"dark": "2"}):
         with pytest.raises(ValueError, match="at least 1"):
-            repeat_classes(examples, ("bright", "dark"), bad)
+            repeat_counts(("bright", "dark"), bad)
 
 
 def test_confusable_targets_spread_each_group_with_a_tie_break_and_refuse_bad_groups():
