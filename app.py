@@ -6,7 +6,7 @@ import logging
 import streamlit as st
 
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA
-from ui.models import checkpoint_picker, current_checkpoint, load_predictor
+from ui.models import model_picker, current_model, load_predictor
 
 st.set_page_config(page_title="avlab", page_icon=":material/graphic_eq:", layout="wide")
 
@@ -25,7 +25,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.header("avlab")
         st.caption("Robustness of audio-visual fusion classifiers")
-        checkpoint_picker()
+        model_picker()
         st.text_input(
             "Data source (folder with manifest.csv, or a folder per class)",
             value=str(SAMPLE_DATA),
@@ -40,9 +40,9 @@ try:
     page.run()
 except Exception as exc:  # last line of defence: one sentence on the page, the traceback in the server log
     logging.getLogger("avlab").exception("page %s failed", page.title)
-    st.error(f"Something went wrong on this page ({type(exc).__name__}); try another clip or checkpoint.")
+    st.error(f"Something went wrong on this page ({type(exc).__name__}); try another clip or model.")
 else:
     # Load and warm up the model (torch, numba JIT) once per server, after the page is on screen.
     with st.sidebar:
-        if (info := current_checkpoint(quiet=True)) is not None:
+        if (info := current_model(quiet=True)) is not None:
             load_predictor(info)

@@ -100,9 +100,9 @@ def cold_start() -> float | None:
 
 
 def model_cold() -> float:
-    from ui.models import checkpoints, predictor
+    from ui.models import models, predictor
 
-    info = checkpoints()[0]
+    info = models()[0]
     predictor.clear()
     start = time.perf_counter()
     predictor(info.key, info.path)

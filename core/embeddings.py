@@ -45,6 +45,8 @@ class EmbeddingSet:
     probs : head -> float32 (N, K)
     present : bool (N, 2), whether the model saw (audio, video) of each clip
     seconds : wall time of the extraction
+    space : "embeddings", or "log-probabilities" for a model that exposes no embeddings (each head's
+        log class probabilities, (N, K), stand in for them)
     """
 
     paths: tuple[str, ...]
@@ -55,6 +57,7 @@ class EmbeddingSet:
     probs: dict[str, np.ndarray] = field(compare=False)
     present: np.ndarray = field(compare=False)
     seconds: float = 0.0
+    space: str = "embeddings"
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -96,13 +99,16 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
             progress(min(start + batch_size, len(samples)), len(samples))
     if not parts:
         raise ValueError("There are no clips to embed.")
+    native = all(k in parts[0].embeddings for k in HEADS)
     return EmbeddingSet(
         paths=tuple(str(s.path) for s in samples), labels=tuple(s.label for s in samples),
         classes=tuple(predictor.classes), condition=CLEAN if not steps else f"{steps[0][0]}:{int(steps[0][1])}",
-        embeddings={k: np.stack([p.embeddings[k] for p in parts]).astype(np.float32) for k in HEADS},
+        embeddings={k: (np.stack([p.embeddings[k] for p in parts]) if native else
+                        np.log(np.clip(np.stack([p.probs[k] for p in parts]), 1e-12, None))).astype(np.float32)
+                    for k in HEADS},
         probs={h: np.stack([p.probs[h] for p in parts]).astype(np.float32) for h in HEADS},
         present=np.array([(p.present["audio"], p.present["video"]) for p in parts], bool),
-        seconds=time.perf_counter() - started)
+        seconds=time.perf_counter() - started, space="embeddings" if native else "log-probabilities")
 
 
 def select(samples: Sequence[Sample], *, split: str | None = None, limit: int | None = None) -> list[Sample]:

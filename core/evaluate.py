@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint on a data set: ``python -m core.evaluate --checkpoint DIR --data DIR [--json]``.
+"""Evaluate a model on a data set: ``python -m core.evaluate [--model SPEC] --data DIR [--json]``.
 
 Per-head accuracy and macro-F1 (plus precision, recall, ECE, per-class accuracy and the
 confusion matrix in ``--json``). ``--card`` also writes the checkpoint's model card
@@ -21,7 +21,7 @@ from core.datasets import Dataset, DatasetError, load_dataset
 from core.inference import HEADS, Predictor
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
-from core.models import CheckpointError, update_metadata
+from core.models import ModelError, is_checkpoint, update_metadata
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -48,14 +48,24 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
              corrupt: list[tuple[str, int]] = (), seed: int = 0) -> dict:
     """Per-head reports over the data set's single-label clips (timeline clips are left out).
 
-    ``corrupt`` applies those corruptions to every clip (seeded per clip) before predicting.
+    ``corrupt`` applies those corruptions to every clip (seeded per clip) before predicting. Clips whose
+    label the model does not know are not scored (a model cannot be right about a class it lacks): they
+    are counted per label in ``unknown_labels``.
+
+    Raises
+    ------
+    DatasetError
+        No single-label clip, or none whose label the model knows.
     """
-    samples = dataset.standard().samples
-    unknown = sorted({s.label for s in samples} - set(predictor.classes))
-    if unknown:
-        raise DatasetError(f"The data set has classes the checkpoint does not know: {', '.join(unknown)}.")
-    if not samples:
+    every = dataset.standard().samples
+    if not every:
         raise DatasetError("The data set has no single-label clips to evaluate.")
+    samples = [s for s in every if s.label in predictor.classes]
+    unknown_labels = {label: sum(s.label == label for s in every)
+                      for label in sorted({s.label for s in every} - set(predictor.classes))}
+    if not samples:
+        raise DatasetError(f"None of the data set's labels ({', '.join(unknown_labels)}) is a class of the model "
+                           f"({', '.join(predictor.classes)}); evaluate it on a data set of its classes.")
     index = {c: i for i, c in enumerate(predictor.classes)}
     probs = {h: [] for h in HEADS}
     started = time.perf_counter()
@@ -75,6 +85,8 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         "macro_f1": {h: reports[h]["macro_f1"] for h in HEADS},
         "heads": reports,
         "corruptions": [f"{n}:{k}" for n, k in corrupt],
+        "unknown_labels": unknown_labels,
+        "head_kinds": {h: predictor.model.head_kind(h) for h in HEADS},
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -156,7 +168,10 @@ def write_card(path: str | Path, result: dict, data: str, split: str | None = No
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    parser.add_argument("--model", "--checkpoint", dest="model", metavar="SPEC",
+                        help="checkpoint folder, or model file / folder with its avlab.json sidecar "
+                             "(default: the shipped default); --checkpoint is an alias")
+    parser.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda, mps")
     parser.add_argument("--data", required=True, help="folder with manifest.csv, or a folder per class")
     parser.add_argument("--split", help="only this split of the data set (train, val, test)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -169,20 +184,30 @@ def main(argv: list[str] | None = None) -> int:
         corrupt = [parse_corruption(c) for c in args.corruption]
         if args.card and corrupt:
             raise ValueError("A model card describes clean data; leave out --corruption with --card.")
-        predictor = Predictor.load(args.checkpoint)
+        predictor = Predictor.load(args.model, device=args.device)
+        if args.card and not is_checkpoint(Path(predictor.model.source or "")):
+            raise ValueError("--card writes the model card of an avlab checkpoint folder; this model is a "
+                             f"{predictor.model.format} model.")
         result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
                           corrupt=corrupt, seed=args.seed)
         if args.card:
-            write_card(args.checkpoint, result, args.data, args.split)
-    except (MediaError, CheckpointError, DatasetError, ValueError) as exc:
+            write_card(predictor.model.source, result, args.data, args.split)
+    except (MediaError, ModelError, DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    model = predictor.model
     if args.json:
-        print(json.dumps({"checkpoint": args.checkpoint, "data": args.data, "split": args.split, **result}))
+        print(json.dumps({"checkpoint": str(model.source), "model": {
+            "name": model.name, "format": model.format, "fingerprint": model.fingerprint,
+            "native_heads": sorted(model.native_heads)}, "data": args.data, "split": args.split, **result}))
     else:
-        print(f"{result['n']} clips from {args.data}" + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))
+        print(f"{result['n']} clips from {args.data} with {model.name} ({model.format})"
+              + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))
         for h in HEADS:
-            print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}")
+            kind = "  (by ablation)" if result["head_kinds"][h] == "ablation" else ""
+            print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}{kind}")
+        for label, count in result["unknown_labels"].items():
+            print(f"  not scored: {count} clip(s) labelled '{label}', a class the model does not have")
     return 0
 
 

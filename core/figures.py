@@ -16,8 +16,8 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from core import corruptions
+from core.models.interface import HEADS  # noqa: F401 - the one home of the head names
 
-HEADS = ("audio", "video", "fused")
 HEAD_TITLES = {"audio": "Audio only", "video": "Video only", "fused": "Fused"}
 HEAD_COLOURS = {"audio": "#1f77b4", "video": "#ff7f0e", "fused": "#2ca02c"}
 CLEAN = "clean"

@@ -1,37 +1,58 @@
-"""Predictions of a trained checkpoint: the three heads, modality weights, sliding-window timelines."""
+"""The one inference path: clips in, the three heads' probabilities out, for any model in the lab.
+
+Every caller that needs a prediction (the Predict and Lab pages, sweeps, embeddings,
+``core.evaluate``, ``core.predict``, training validation) comes here. This module owns
+
+- inputs: a clip becomes the model's tensors as the model declares (``model.video``,
+  ``model.audio``); a modality absent, muted (exact zeros) or black is masked;
+- branches: :func:`encode` runs one modality of a batch, :func:`heads` fuses two encoded
+  branches into the audio-only, video-only and fused heads, so a corruption of one
+  modality re-encodes that branch only (the Lab's cache, the sweep's clean encodings);
+- device and threads: arguments, never a side effect of loading a model; mixed precision
+  (bfloat16 autocast) on a CUDA GPU;
+- windows: a clip up to one window (5 s) is one prediction (shorter clips are padded),
+  a longer one a timeline of windows averaged overall.
+"""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from core.corruptions import get as get_corruption
 from core.media import Clip, pad_clip, sliding_windows
-from core.models import CheckpointError, LoadedCheckpoint, batch_inputs, load_checkpoint
+from core.models import (
+    CHECKPOINTS, HEADS, AVClassifier, AvlabModel, Encoded, LoadedCheckpoint, ModelError, Outputs, audio_input,
+    audio_present, default_checkpoint, load_model, resolve_device, video_input, video_present,
+)
+from core.models.preprocessing import sample_indices
 
-HEADS = ("audio", "video", "fused")
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 WINDOW_S = 5.0
-
-
-def default_checkpoint() -> Path:
-    """The shipped default checkpoint, named in ``checkpoints/DEFAULT``."""
-    marker = CHECKPOINTS / "DEFAULT"
-    if not marker.is_file():
-        raise CheckpointError("No default checkpoint is named in checkpoints/DEFAULT; pass --checkpoint.")
-    return CHECKPOINTS / marker.read_text().strip()
+# Video corruptions that treat each frame alone and draw no random numbers: applied to just the
+# frames the encoder samples (8 of 80) they give exactly the same input, ~10x sooner.
+# tests/app/test_branches.py checks that for every name here.
+FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate",
+                       "video_off"})
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """Class probabilities of each head for one clip (or window)."""
+    """Class probabilities of each head for one clip (or window).
+
+    ``probs``: head -> (K,) float; ``weights``: (audio, video) modality weights where the model
+    has them; ``present``: modality -> seen by the model (not missing, muted or black);
+    ``head_kinds``: head -> "native" or "ablation" (the whole model with the other modality masked).
+    """
 
     classes: tuple[str, ...]
-    probs: dict[str, np.ndarray]  # head -> (K,)
-    weights: tuple[float, float] | None  # (audio, video) where the fusion has them
-    present: dict[str, bool]  # modality -> seen by the model (not missing, muted or black)
+    probs: dict[str, np.ndarray]
+    weights: tuple[float, float] | None
+    present: dict[str, bool]
     embeddings: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    head_kinds: dict[str, str] = field(default_factory=lambda: {h: "native" for h in HEADS}, compare=False)
 
     def top(self, head: str) -> tuple[str, float]:
         i = int(np.argmax(self.probs[head]))
@@ -40,7 +61,8 @@ class Prediction:
     def to_dict(self) -> dict:
         return {
             head: {"label": self.top(head)[0], "probability": round(self.top(head)[1], 4),
-                   "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, self.probs[head])}}
+                   "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, self.probs[head])},
+                   "kind": self.head_kinds[head]}
             for head in HEADS
         } | {"modality_weights": None if self.weights is None else
              {"audio": round(self.weights[0], 4), "video": round(self.weights[1], 4)},
@@ -70,57 +92,135 @@ class ClipPrediction:
             for w in self.windows]}
 
 
-class Predictor:
-    """A loaded checkpoint ready to predict clips (eval mode, no gradients)."""
+@dataclass(frozen=True)
+class Branch:
+    """One modality's encodings for every window of a clip (numpy, so a cache pickles it cheaply)."""
 
-    def __init__(self, checkpoint: LoadedCheckpoint, *, threads: int | None = None):
-        self.checkpoint = checkpoint
-        self.model = checkpoint.model.eval()
-        self.classes = tuple(checkpoint.classes)
-        if threads:
-            torch.set_num_threads(threads)
-
-    @classmethod
-    def load(cls, path: str | Path | None = None, **kwargs) -> "Predictor":
-        return cls(load_checkpoint(path or default_checkpoint()), **kwargs)
-
-    @torch.inference_mode()
-    def predict_batch(self, clips: list[Clip]) -> list[Prediction]:
-        """One prediction per clip; each clip is one 5 s window (shorter clips are padded)."""
-        clips = [pad_clip(c, WINDOW_S) if c.duration < WINDOW_S else c for c in clips]
-        video, audio, vmask, amask = batch_inputs(clips, self.model)
-        out = self.model(video, audio, video_mask=vmask, audio_mask=amask)
-        probs = {h: getattr(out, f"{h}_logits").softmax(dim=1).numpy() for h in HEADS}  # (B, K) each
-        embeddings = {"audio": out.audio_embedding.numpy(), "video": out.video_embedding.numpy(),
-                      "fused": out.fused_embedding.numpy()}
-        weights = None if out.weights is None else out.weights.numpy()
-        return [
-            Prediction(
-                classes=self.classes,
-                probs={h: probs[h][i] for h in HEADS},
-                weights=None if weights is None else (float(weights[i, 0]), float(weights[i, 1])),
-                present={"audio": bool(amask[i]), "video": bool(vmask[i])},
-                embeddings={k: v[i] for k, v in embeddings.items()},
-            )
-            for i in range(len(clips))
-        ]
-
-    def predict(self, clip: Clip, *, window: float = WINDOW_S, stride: float = 1.0,
-                batch_size: int = 16) -> ClipPrediction:
-        """Predict a clip of any length: one window, or a timeline of windows averaged overall."""
-        if clip.duration <= window + 1e-6:
-            (single,) = self.predict_batch([clip])
-            return ClipPrediction(overall=single, windows=())
-        windows = sliding_windows(clip, window=window, stride=stride)
-        preds: list[Prediction] = []
-        for i in range(0, len(windows), batch_size):
-            preds += self.predict_batch([w.clip for w in windows[i:i + batch_size]])
-        overall = _mean_prediction(preds)
-        return ClipPrediction(overall=overall, windows=tuple(
-            WindowPrediction(w.start, w.end, w.padded, p) for w, p in zip(windows, preds)))
+    modality: str
+    embedding: np.ndarray  # (W, E), or the input tensors of a model that runs whole
+    tokens: np.ndarray  # (W, L, D)
+    mask: np.ndarray  # (W,) 1 present, 0 missing
+    starts: tuple[float, ...]
+    ends: tuple[float, ...]
+    padded: tuple[bool, ...]
 
 
-def _mean_prediction(preds: list[Prediction]) -> Prediction:
+# ----------------------------------------------------------------------------- the primitives
+
+def inputs(model: AVClassifier, clips: list[Clip], modality: str, *, frames: list[np.ndarray] | None = None,
+           presence: list[Clip] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One modality of a batch as the model's input tensor and mask.
+
+    Parameters
+    ----------
+    clips : the clips (one window each).
+    modality : "audio" or "video".
+    frames : optional, per clip, the frames to feed instead of ``clip.frames`` (the sweep passes the
+        sampled frames only).
+    presence : optional, the clips whose content decides presence (default ``clips``).
+
+    Returns
+    -------
+    x : video (B, 3, T, S, S) float32 normalised, or audio (B, N) / (B, 1, F, T) float32; zeros where masked
+    mask : (B,) float32, 1 present, 0 missing (absent stream, exact-zero audio, all-black video)
+    """
+    presence = presence or clips
+    if modality == "video":
+        spec = model.video
+        mask = [video_present(c.frames) for c in presence]
+        xs = [video_input(c.frames if frames is None else frames[i], c.fps, spec) if m
+              else torch.zeros(spec.input_shape()) for i, (c, m) in enumerate(zip(clips, mask))]
+    elif modality == "audio":
+        spec = model.audio
+        mask = [audio_present(c.audio) for c in presence]
+        xs = [audio_input(c.audio, c.sr, spec) for c in clips]
+        xs = [x if m else torch.zeros_like(x) for x, m in zip(xs, mask)]
+    else:
+        raise ValueError(f"A modality is 'audio' or 'video'; got {modality!r}.")
+    return torch.stack(xs), torch.tensor(mask, dtype=torch.float32)
+
+
+def _autocast(model: AVClassifier):
+    if model.device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def encode(model: AVClassifier, modality: str, x: torch.Tensor, mask: torch.Tensor) -> Encoded:
+    """``model.encode`` on the model's device (bfloat16 autocast on CUDA); the result stays there."""
+    with _autocast(model):
+        return model.encode(modality, x.to(model.device), mask.to(model.device))
+
+
+@torch.inference_mode()
+def heads(model: AVClassifier, audio: Encoded, video: Encoded, audio_mask: torch.Tensor,
+          video_mask: torch.Tensor) -> Outputs:
+    """``model.fuse`` of two encoded branches; logits, weights and embeddings float32 on the CPU.
+
+    Raises ModelError when the model raises or returns the wrong shapes.
+    """
+    dev = model.device
+    with _autocast(model):
+        out = model.fuse(Encoded(*(t.to(dev) for t in audio)), Encoded(*(t.to(dev) for t in video)),
+                         audio_mask.to(dev), video_mask.to(dev))
+    k = len(model.classes)
+    for head in HEADS:
+        t = out.logits.get(head)
+        if t is None or t.ndim != 2 or t.shape[1] != k:
+            raise ModelError(f"The model {model.name} gave {head} logits of shape "
+                             f"{None if t is None else tuple(t.shape)}; it lists {k} classes.")
+    return Outputs(logits={h: out.logits[h].float().cpu() for h in HEADS},
+                   weights=None if out.weights is None else out.weights.float().cpu(),
+                   embeddings={k: v.float().cpu() for k, v in out.embeddings.items()})
+
+
+def predictions(model: AVClassifier, out: Outputs, audio_mask: torch.Tensor, video_mask: torch.Tensor
+                ) -> list[Prediction]:
+    """One :class:`Prediction` per row of ``heads``' outputs."""
+    probs = {h: out.logits[h].softmax(dim=1).numpy() for h in HEADS}  # (B, K) each
+    weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
+    embeddings = {k: v.numpy() for k, v in out.embeddings.items()}
+    kinds = {h: model.head_kind(h) for h in HEADS}
+    return [Prediction(
+        classes=tuple(model.classes),
+        probs={h: probs[h][i] for h in HEADS},
+        weights=None if weights is None else (float(weights[i, 0]), float(weights[i, 1])),
+        present={"audio": bool(audio_mask[i]), "video": bool(video_mask[i])},
+        embeddings={k: v[i] for k, v in embeddings.items()},
+        head_kinds=kinds,
+    ) for i in range(len(audio_mask))]
+
+
+@contextlib.contextmanager
+def limited_threads(threads: int | None):
+    """torch's and numpy's BLAS thread counts set to ``threads`` inside the block (None: left as they are)."""
+    if not threads:
+        yield
+        return
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def windows(clip: Clip, *, window: float = WINDOW_S, stride: float = 1.0):
+    """The clips the model sees, with (start, end, padded): one padded window for short clips."""
+    if clip.duration <= window + 1e-6:
+        one = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
+        return [one], [0.0], [clip.duration], [clip.duration < WINDOW_S - 1e-6]
+    parts = sliding_windows(clip, window=window, stride=stride)
+    clips = [pad_clip(w.clip, WINDOW_S) if w.clip.duration < WINDOW_S else w.clip for w in parts]
+    return clips, [w.start for w in parts], [w.end for w in parts], [w.padded for w in parts]
+
+
+def mean_prediction(preds: list[Prediction]) -> Prediction:
+    """The mean of several windows' predictions (probabilities, weights, embeddings); present if in any."""
     first = preds[0]
     weights = None
     if first.weights is not None:
@@ -131,4 +231,114 @@ def _mean_prediction(preds: list[Prediction]) -> Prediction:
         weights=weights,
         present={m: any(p.present[m] for p in preds) for m in ("audio", "video")},
         embeddings={k: np.mean([p.embeddings[k] for p in preds], axis=0) for k in first.embeddings},
+        head_kinds=first.head_kinds,
     )
+
+
+# ----------------------------------------------------------------------------- the predictor
+
+class Predictor:
+    """A loaded model ready to predict clips.
+
+    Parameters
+    ----------
+    model : AVClassifier (any format; see :func:`core.models.load_model`), or a LoadedCheckpoint
+    device : "auto", "cpu", "cuda", "mps" or None (None: where the model already is)
+    threads : torch / BLAS threads during predictions (None: leave them)
+    """
+
+    def __init__(self, model: AVClassifier | LoadedCheckpoint, *, device: str | None = None,
+                 threads: int | None = None):
+        if isinstance(model, LoadedCheckpoint):
+            model = AvlabModel(model.model, model.classes, metadata=model.metadata)
+        if device is not None:
+            model.to(resolve_device(device))
+        self.model = model
+        self.classes = tuple(model.classes)
+        self.threads = threads
+
+    @classmethod
+    def load(cls, spec: str | Path | None = None, *, device: str | None = "auto",
+             threads: int | None = None) -> "Predictor":
+        """Load a model SPEC (checkpoint folder, file or folder with a sidecar; None: the shipped default) onto
+        ``device`` ("auto": the GPU when there is one). Raises ModelError."""
+        return cls(load_model(spec, device=device or "auto"), threads=threads)
+
+    def predict_batch(self, clips: list[Clip]) -> list[Prediction]:
+        """One prediction per clip; each clip is one 5 s window (shorter clips are padded)."""
+        clips = [pad_clip(c, WINDOW_S) if c.duration < WINDOW_S else c for c in clips]
+        with limited_threads(self.threads):
+            xa, am = inputs(self.model, clips, "audio")
+            xv, vm = inputs(self.model, clips, "video")
+            out = heads(self.model, encode(self.model, "audio", xa, am), encode(self.model, "video", xv, vm), am, vm)
+        return predictions(self.model, out, am, vm)
+
+    def predict(self, clip: Clip, *, window: float = WINDOW_S, stride: float = 1.0,
+                batch_size: int = 16) -> ClipPrediction:
+        """Predict a clip of any length: one window, or a timeline of windows averaged overall."""
+        if clip.duration <= window + 1e-6:
+            (single,) = self.predict_batch([clip])
+            return ClipPrediction(overall=single, windows=())
+        parts = sliding_windows(clip, window=window, stride=stride)
+        preds: list[Prediction] = []
+        for i in range(0, len(parts), batch_size):
+            preds += self.predict_batch([w.clip for w in parts[i:i + batch_size]])
+        return ClipPrediction(overall=mean_prediction(preds), windows=tuple(
+            WindowPrediction(w.start, w.end, w.padded, p) for w, p in zip(parts, preds)))
+
+    # -- branch by branch, for caches that keep one modality while the other changes
+    def sampled_view(self, clip: Clip) -> Clip | None:
+        """The frames the video input samples from a one-window clip, as a clip (None for longer clips)."""
+        if clip.duration > WINDOW_S + 1e-6 or not clip.has_video:
+            return None
+        (one,), *_ = windows(clip)
+        picked = one.frames[sample_indices(one.frames.shape[0], self.model.video.num_frames)]
+        return one.replace(frames=picked, duration=WINDOW_S)
+
+    def encode_branch(self, clip: Clip, modality: str, *, window: float = WINDOW_S, stride: float = 1.0,
+                      batch_size: int = 16) -> Branch:
+        """Encode one modality of ``clip`` window by window, as :meth:`predict` would."""
+        clips, starts, ends, padded = windows(clip, window=window, stride=stride)
+        embeddings, tokens, masks = [], [], []
+        with limited_threads(self.threads):
+            for i in range(0, len(clips), batch_size):
+                x, mask = inputs(self.model, clips[i:i + batch_size], modality)
+                enc = encode(self.model, modality, x, mask)
+                embeddings.append(enc.embedding.float().cpu().numpy())
+                tokens.append(enc.tokens.float().cpu().numpy())
+                masks.append(mask.numpy())
+        return Branch(modality, np.concatenate(embeddings), _concat_tokens(tokens), np.concatenate(masks),
+                      tuple(starts), tuple(ends), tuple(padded))
+
+    def fuse(self, audio: Branch, video: Branch) -> ClipPrediction:
+        """Heads and fusion on cached branches: the whole clip and, for long clips, its timeline."""
+        if audio.starts != video.starts:
+            raise ValueError("The audio and video branches were encoded with different windows.")
+        am, vm = torch.from_numpy(audio.mask), torch.from_numpy(video.mask)
+        with limited_threads(self.threads):
+            out = heads(self.model, Encoded(torch.from_numpy(audio.embedding), torch.from_numpy(audio.tokens)),
+                        Encoded(torch.from_numpy(video.embedding), torch.from_numpy(video.tokens)), am, vm)
+        preds = predictions(self.model, out, am, vm)
+        if len(preds) == 1:  # a clip no longer than one window: no timeline
+            return ClipPrediction(overall=preds[0], windows=())
+        return ClipPrediction(overall=mean_prediction(preds), windows=tuple(
+            WindowPrediction(s, e, p, pred) for s, e, p, pred in zip(audio.starts, audio.ends, audio.padded, preds)))
+
+
+def _concat_tokens(parts: list[np.ndarray]) -> np.ndarray:
+    # A skipped batch has one zero token; pad it to the others' length (masked out anyway).
+    length = max(p.shape[1] for p in parts)
+    return np.concatenate([p if p.shape[1] == length else
+                           np.pad(p, ((0, 0), (0, length - p.shape[1]), *[(0, 0)] * (p.ndim - 2))) for p in parts])
+
+
+def split_steps(steps) -> tuple[tuple, tuple]:
+    """The corruption steps that touch the audio, and those that touch the video (order kept)."""
+    audio = tuple((n, s) for n, s in steps if get_corruption(n).modality in ("audio", "audiovisual"))
+    video = tuple((n, s) for n, s in steps if get_corruption(n).modality in ("video", "audiovisual"))
+    return audio, video
+
+
+__all__ = ["HEADS", "WINDOW_S", "CHECKPOINTS", "FRAMEWISE", "default_checkpoint", "Prediction", "WindowPrediction",
+           "ClipPrediction", "Branch", "Predictor", "inputs", "encode", "heads", "predictions", "limited_threads",
+           "windows", "mean_prediction", "split_steps"]

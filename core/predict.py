@@ -1,4 +1,4 @@
-"""Predict one clip: ``python -m core.predict CLIP --checkpoint DIR [--json]``.
+"""Predict one clip: ``python -m core.predict CLIP [--model SPEC] [--device auto] [--json]``.
 
 Prints the audio-only, video-only and fused heads' top classes and probabilities, the
 modality weights where the fusion has them, and per-window results for clips longer
@@ -10,19 +10,20 @@ import argparse
 import json
 import sys
 
-from core.inference import HEADS, Predictor, default_checkpoint
+from core.inference import HEADS, Predictor
 from core.media import MediaError, load_clip
-from core.models import CheckpointError
+from core.models import ModelError
 
 EXIT_BAD_INPUT = 2
 
 
-def _report(result, classes, path) -> str:
+def _report(result, model, path) -> str:
     overall = result.overall
-    lines = [f"{path}"]
+    lines = [f"{path}  (model {model.name}, {model.format})"]
     for head in HEADS:
         label, p = overall.top(head)
-        lines.append(f"  {head:<6} {label:<16} {p:6.1%}")
+        kind = "  by ablation" if overall.head_kinds[head] == "ablation" else ""
+        lines.append(f"  {head:<6} {label:<16} {p:6.1%}{kind}")
     if overall.weights is not None:
         lines.append(f"  modality weights  audio {overall.weights[0]:.2f}  video {overall.weights[1]:.2f}")
     missing = [m for m, seen in overall.present.items() if not seen]
@@ -39,7 +40,10 @@ def _report(result, classes, path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.predict", description=__doc__.splitlines()[0])
     parser.add_argument("clip", help="audio/video file (mp4, mov, webm, mkv, avi, wav, mp3, flac, ogg)")
-    parser.add_argument("--checkpoint", help="checkpoint folder (default: the shipped default)")
+    parser.add_argument("--model", "--checkpoint", dest="model", metavar="SPEC",
+                        help="checkpoint folder, or model file / folder with its avlab.json sidecar "
+                             "(default: the shipped default); --checkpoint is an alias")
+    parser.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda, mps")
     parser.add_argument("--window", type=float, default=5.0, help="window length in seconds (long clips)")
     parser.add_argument("--stride", type=float, default=1.0, help="window stride in seconds (long clips)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -47,17 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.window <= 0 or args.stride <= 0:
             raise ValueError("Window and stride must be positive numbers of seconds.")
-        predictor = Predictor.load(args.checkpoint or default_checkpoint())
+        predictor = Predictor.load(args.model, device=args.device)
         clip = load_clip(args.clip)
         result = predictor.predict(clip, window=args.window, stride=args.stride)
-    except (MediaError, CheckpointError, ValueError, OSError) as exc:
+    except (MediaError, ModelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
+        model = predictor.model
         print(json.dumps({"clip": args.clip, "duration": round(clip.duration, 3), "classes": list(predictor.classes),
+                          "model": {"name": model.name, "format": model.format, "fingerprint": model.fingerprint,
+                                    "native_heads": sorted(model.native_heads)},
                           **result.to_dict()}))
     else:
-        print(_report(result, predictor.classes, args.clip))
+        print(_report(result, predictor.model, args.clip))
     return 0
 
 

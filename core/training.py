@@ -30,7 +30,7 @@ from core import corruptions
 from core.datasets import Dataset, Sample, load_dataset
 from core.media import Clip, load_clip, sliding_windows
 from core.metrics import classification_report
-from core.models import AVModel, ModelConfig, save_checkpoint
+from core.models import AVModel, AvlabModel, ModelConfig, save_checkpoint
 from core.models.preprocessing import batch_inputs, sample_indices
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,16 +290,24 @@ def _mix(x: torch.Tensor, perm: torch.Tensor, lam: float) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict_examples(model: AVModel, examples: list[Example], batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Probabilities of each head for the examples, plus modality weights where the model has them."""
+    """Probabilities of each head for the examples, plus modality weights where the model has them.
+
+    Validation goes through the one inference path (:func:`core.inference.encode` / ``heads``).
+    """
+    from core.inference import encode, heads
+
     model.eval()
+    wrapped = AvlabModel(model, [str(k) for k in range(model.config.num_classes)])
     out: dict[str, list] = {"audio": [], "video": [], "fused": [], "weights": []}
-    for batch in batches(examples, batch_size, None):
-        res = model(*make_batch(model, [(e.frames, e.fps, e.audio) for e in batch]))
-        out["audio"].append(res.audio_logits.softmax(1).numpy())
-        out["video"].append(res.video_logits.softmax(1).numpy())
-        out["fused"].append(res.fused_logits.softmax(1).numpy())
-        if res.weights is not None:
-            out["weights"].append(res.weights.numpy())
+    with torch.no_grad():
+        for batch in batches(examples, batch_size, None):
+            video, audio, vmask, amask = make_batch(model, [(e.frames, e.fps, e.audio) for e in batch])
+            am, vm = amask.float(), vmask.float()
+            res = heads(wrapped, encode(wrapped, "audio", audio, am), encode(wrapped, "video", video, vm), am, vm)
+            for head in ("audio", "video", "fused"):
+                out[head].append(res.logits[head].softmax(1).numpy())
+            if res.weights is not None:
+                out["weights"].append(res.weights.numpy())
     return {k: np.concatenate(v) for k, v in out.items() if v}
 
 

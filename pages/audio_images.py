@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from core import representations
+from core.inference import split_steps
 from ui import analysis, session
-from ui.branches import split_steps
 from ui.widgets import page_inputs, representation_params
 
 st.title("Audio-images")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.media import MediaError
 from ui import analysis, charts
+from ui.models import heads_note
 from ui.widgets import audio_player, corruption_controls, heads_summary, page_inputs, player, weights_caption
 
 st.title("Corruption Lab")
@@ -18,7 +19,9 @@ with st.spinner("Predicting…"):
 applied = ", ".join(f"{n} {s}" for n, s in steps) or "none"
 st.subheader(f"Predictions: before → after (corruptions: {applied})")
 heads_summary(after, before)
-st.caption(weights_caption(after, before) + f" · checkpoint {info.name}")
+if note := heads_note(info):
+    st.caption(note)
+st.caption(weights_caption(after, before) + f" · model {info.name}")
 st.plotly_chart(charts.probability_bars(after, before), key="lab_bars", config={"displayModeBar": False})
 if after.weights is not None and before.weights is not None:
     st.plotly_chart(charts.weights_bar(before.weights, after.weights), key="lab_weights",

@@ -11,15 +11,15 @@ from core.embeddings import CLEAN, KNN_K, METHOD_LABELS, METHODS
 from core.figures import COLOUR_BY, HEAD_TITLES, HEADS, condition_title, embedding_panels
 from ui import embeddings, session
 from ui.data import current_dataset
-from ui.models import current_checkpoint, load_predictor
+from ui.models import current_model, load_predictor
 
 embeddings.open_chosen()  # a point chosen on the last run opens its clip
 st.title("Embeddings")
 st.caption("Where each clip lands in the audio, video and fused embedding spaces, and whether the classes "
            "separate. Click a point to open its clip.")
 data = current_dataset()
-info = current_checkpoint()
-if data is None or info is None or load_predictor(info) is None:
+info = current_model()
+if data is None or info is None or (loaded := load_predictor(info)) is None:
     st.stop()
 
 splits = sorted({s.split for s in data.samples if s.split and not s.is_long})
@@ -46,7 +46,10 @@ if table.empty:
     st.stop()
 
 broken = condition_title(f"{name}:{severity}") if corruption else None
-st.caption(f"{(table['condition'] == CLEAN).sum()} clips · checkpoint {info.name} · "
+if not loaded.model.has_embeddings:
+    st.info(f"{info.name} exposes no embeddings: each head's log class probabilities stand in for them"
+            + (f" ({' and '.join(info.ablated)} by ablation)." if info.ablated else "."))
+st.caption(f"{(table['condition'] == CLEAN).sum()} clips · model {info.name} · "
            f"separation in the embedding space itself: {KNN_K}-NN accuracy (leave-one-out) and silhouette"
            + (f" · clean → {broken}" if broken else ""))
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.media import MediaError
 from ui import analysis, charts
+from ui.models import heads_note
 from ui.widgets import heads_summary, page_inputs, player, weights_caption
 
 st.title("Predict")
@@ -26,7 +27,9 @@ label, p = pred.top("fused")
 over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
 st.subheader(f"Decision: {label} ({p:.0%}){over}")
 heads_summary(pred)
-st.caption(weights_caption(pred) + f" · checkpoint {info.name}")
+if note := heads_note(info):
+    st.caption(note)
+st.caption(weights_caption(pred) + f" · model {info.name}")
 media, results = st.columns([1, 2])
 with results:
     st.plotly_chart(charts.probability_bars(pred), key="predict_bars", config={"displayModeBar": False})

@@ -10,10 +10,9 @@ import streamlit as st
 from core import representations
 from core.corruptions import apply_many
 from core.corruptions import get as get_corruption
-from core.inference import ClipPrediction
+from core.inference import FRAMEWISE, Branch, ClipPrediction, split_steps
 from core.media import Clip, clip_to_mp4_bytes, load_clip
-from ui.branches import FRAMEWISE, Branch, encode_branch, fuse, sampled_view, split_steps
-from ui.models import CheckpointInfo, predictor
+from ui.models import ModelChoice, predictor
 from ui.session import ClipRef
 
 Steps = tuple[tuple[str, int], ...]
@@ -68,11 +67,11 @@ def branch(ckpt_key: str, clip_key: str, modality: str, steps: Steps, seed: int,
     model = predictor(ckpt_key, _ckpt_path)
     if modality == "audio":
         clip = clip.replace(audio=corrupted_audio(clip_key, steps, seed, _ref))
-    elif steps and all(n in FRAMEWISE for n, _ in steps) and (view := sampled_view(model, clip)) is not None:
+    elif steps and all(n in FRAMEWISE for n, _ in steps) and (view := model.sampled_view(clip)) is not None:
         clip = view.replace(frames=apply_many(view, list(steps), seed=seed).frames)  # exact, 10x less work
     else:
         clip = clip.replace(frames=corrupted_frames(clip_key, steps, seed, _ref))
-    return encode_branch(model, clip, modality, window=window, stride=stride)
+    return model.encode_branch(clip, modality, window=window, stride=stride)
 
 
 def seed_for(steps: Steps, seed: int) -> int:
@@ -80,13 +79,13 @@ def seed_for(steps: Steps, seed: int) -> int:
     return seed if any(get_corruption(n).stochastic for n, _ in steps) else 0
 
 
-def predict(info: CheckpointInfo, ref: ClipRef, steps: Steps = (), seed: int = 0, *,
+def predict(info: ModelChoice, ref: ClipRef, steps: Steps = (), seed: int = 0, *,
             window: float = 5.0, stride: float = 1.0) -> ClipPrediction:
     """The three heads' predictions; a change of audio corruptions re-encodes the audio branch only."""
     audio_steps, video_steps = split_steps(steps)
     a = branch(info.key, ref.key, "audio", audio_steps, seed_for(audio_steps, seed), window, stride, info.path, ref)
     v = branch(info.key, ref.key, "video", video_steps, seed_for(video_steps, seed), window, stride, info.path, ref)
-    return fuse(predictor(info.key, info.path), a, v)
+    return predictor(info.key, info.path).fuse(a, v)
 
 
 def _playable(clip: Clip) -> bool:

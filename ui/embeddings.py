@@ -15,7 +15,7 @@ from core import embeddings as emb
 from core.figures import HEADS
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, source_mtime, dataset
-from ui.models import CheckpointInfo, predictor
+from ui.models import ModelChoice, predictor
 
 PENDING = "avlab_embeddings_open"  # the point chosen on the map, opened on the next run
 _warm = {"umap": False}  # per server process: has UMAP compiled its numba code yet?
@@ -52,7 +52,7 @@ def separation(ckpt_key: str, source: str, mtime: float, split: str | None, limi
     return emb.separation(s.embeddings[head], s.labels)
 
 
-def maps(info: CheckpointInfo, split: str | None, limit: int, corruption: tuple | None, seed: int, method: str):
+def maps(info: ModelChoice, split: str | None, limit: int, corruption: tuple | None, seed: int, method: str):
     """(table, points per head, scores per head and condition), computing what is not cached yet with a spinner."""
     source, mtime = data_source()
     args = (info.key, source, mtime, split, limit)

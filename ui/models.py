@@ -1,48 +1,79 @@
-"""The shipped checkpoints, the sidebar's choice among them, and the cached model."""
+"""The models the sidebar offers (shipped checkpoints and the user's own), the device, and the cached model."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
 
-from core.models import CheckpointError, read_metadata
+from core.models import CHECKPOINTS, HEADS, ModelError, ModelInfo, find_models, model_info
 
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-CHECKPOINT_KEY = "checkpoint"
+MODEL_KEY = "checkpoint"
+DEVICE_KEY = "device"
+MODELS_ENV = "AVLAB_MODELS"
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
-class CheckpointInfo:
+class ModelChoice:
+    """One entry of the model picker; ``key`` (path + file times) keys every cache that depends on the model."""
+
     path: str
-    key: str  # path + weights mtime: keys every cache that depends on the model
-    name: str
-    fusion: str
-    accuracy: float | None  # fused test accuracy
+    key: str
+    name: str  # unique among the choices
+    info: ModelInfo
+    shipped: bool
 
     @property
     def title(self) -> str:
-        acc = "no test accuracy" if self.accuracy is None else f"fused test acc. {self.accuracy:.1%}"
-        return f"{self.name} · {self.fusion} · {acc}"
+        return self.info.title.replace(self.info.name, self.name, 1)
+
+    @property
+    def ablated(self) -> tuple[str, ...]:
+        return tuple(h for h in HEADS if h not in self.info.native_heads)
 
 
-def _info(folder: Path) -> CheckpointInfo | None:
-    try:
-        meta = read_metadata(folder)
-    except CheckpointError:
-        return None
-    weights = folder / "model.safetensors"
-    mtime = weights.stat().st_mtime_ns if weights.exists() else 0
-    acc = ((meta.get("metrics") or {}).get("test") or {}).get("fused", {}).get("accuracy")
-    return CheckpointInfo(str(folder), f"{folder.resolve()}@{mtime}", folder.name,
-                          str((meta.get("model") or {}).get("fusion", "?")), acc)
+def _stamp(path: Path) -> int:
+    """Newest modification time (ns) of the model's files: a retrained or re-exported model gets a new key."""
+    files = [path] if path.is_file() else [p for p in path.iterdir() if p.is_file()]
+    if path.is_file() and path.name.endswith(".avlab.json"):
+        files += [p for p in path.parent.iterdir() if p.name.startswith(path.name[: -len(".avlab.json")])]
+    return max((p.stat().st_mtime_ns for p in files), default=0)
 
 
-def checkpoints() -> list[CheckpointInfo]:
-    """Every checkpoint folder under ``checkpoints/`` (those with a readable config.json), default first."""
-    found = [i for i in (_info(p.parent) for p in sorted(CHECKPOINTS.glob("*/config.json"))) if i]
+def user_roots() -> list[Path]:
+    """The folders named in ``AVLAB_MODELS`` (``:``-separated)."""
+    return [Path(p).expanduser() for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def scan() -> tuple[list[ModelChoice], list[str]]:
+    """Every model: the shipped checkpoints (default first), then those under ``AVLAB_MODELS``; and problems."""
+    shipped, problems = [], []
+    for p in sorted(CHECKPOINTS.glob("*/config.json")):
+        try:
+            shipped.append(model_info(p.parent))
+        except ModelError:
+            continue
     default = default_name()
-    return sorted(found, key=lambda i: i.name != default)
+    shipped.sort(key=lambda i: i.name != default)
+    user = []
+    for root in user_roots():
+        found, bad = find_models(root)
+        user += found
+        problems += bad
+    choices, seen = [], {}
+    for info, is_shipped in [(i, True) for i in shipped] + [(i, False) for i in user]:
+        seen[info.name] = seen.get(info.name, 0) + 1
+        name = info.name if seen[info.name] == 1 else f"{info.name}#{seen[info.name]}"
+        path = Path(info.path)
+        choices.append(ModelChoice(info.path, f"{path.resolve()}@{_stamp(path)}", name, info, is_shipped))
+    return choices, problems
+
+
+def models() -> list[ModelChoice]:
+    """Every model the picker offers (shipped default first)."""
+    return scan()[0]
 
 
 def default_name() -> str | None:
@@ -50,49 +81,69 @@ def default_name() -> str | None:
     return marker.read_text().strip() if marker.is_file() else None
 
 
-def checkpoint_picker() -> None:
-    """The sidebar selectbox of checkpoints (the default preselected)."""
-    found = checkpoints()
+def model_picker() -> None:
+    """The sidebar's model selectbox (the default preselected) and device setting."""
+    found, problems = scan()
+    for problem in problems:
+        st.warning(problem)
     if not found:
-        st.warning("No checkpoint was found in checkpoints/; train one with `python -m core.training`.")
+        st.warning("No model was found: train one with `python -m core.training`, or name a folder of your "
+                   f"own models in {MODELS_ENV}.")
         return
-    names = [i.name for i in found]
-    if st.session_state.get(CHECKPOINT_KEY) not in names:
-        st.session_state[CHECKPOINT_KEY] = names[0]
-    titles = {i.name: i.title for i in found}
-    st.selectbox("Checkpoint", names, key=CHECKPOINT_KEY, format_func=titles.get,
-                 help="Every shipped checkpoint: its fusion method and fused test accuracy.")
+    names = [c.name for c in found]
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = names[0]
+    titles = {c.name: c.title for c in found}
+    st.selectbox("Model", names, key=MODEL_KEY, format_func=titles.get,
+                 help="The shipped checkpoints and the models in the folders named in AVLAB_MODELS: format, "
+                      "classes, and which heads are the model's own (the others are ablations: the whole model "
+                      "with the other modality zeroed and masked).")
+    st.selectbox("Device", DEVICES, key=DEVICE_KEY,
+                 help="auto takes the GPU when there is one; cuda and mps need that GPU.")
 
 
-def current_checkpoint(*, quiet: bool = False) -> CheckpointInfo | None:
-    """The checkpoint picked in the sidebar (None, with an error shown unless ``quiet``, when there is none)."""
-    found = {i.name: i for i in checkpoints()}
-    info = found.get(st.session_state.get(CHECKPOINT_KEY)) or next(iter(found.values()), None)
-    if info is None and not quiet:
-        st.error("No checkpoint is available, so there is nothing to predict with; train one first.")
-    return info
+def current_model(*, quiet: bool = False) -> ModelChoice | None:
+    """The model picked in the sidebar, its key ending in the device setting (None, with an error shown
+    unless ``quiet``, when there is none)."""
+    found = {c.name: c for c in models()}
+    choice = found.get(st.session_state.get(MODEL_KEY)) or next(iter(found.values()), None)
+    if choice is None:
+        if not quiet:
+            st.error("No model is available, so there is nothing to predict with; train one first.")
+        return None
+    return replace(choice, key=f"{choice.key}|{st.session_state.get(DEVICE_KEY) or 'auto'}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def predictor(key: str, path: str):
-    """The model of a checkpoint, loaded once per (path, mtime) and warmed up (JIT, mel filters)."""
+    """The model, loaded once per key (path, file times, ``|device``) and warmed up (JIT, mel filters)."""
     import numpy as np
 
     from core.inference import Predictor
     from core.media import Clip
 
-    loaded = Predictor.load(path)
+    device = key.rpartition("|")[2] if "|" in key else "auto"
+    loaded = Predictor.load(path, device=device if device in DEVICES else "auto")
     blank = Clip(frames=np.zeros((8, 32, 32, 3), np.uint8), fps=8.0,
                  audio=np.full(16_000, 1e-3, np.float32), duration=1.0)
     loaded.predict(blank)
     return loaded
 
 
-def load_predictor(info: CheckpointInfo):
-    """The cached model, or None with one plain sentence shown when it cannot be loaded."""
+def load_predictor(choice: ModelChoice):
+    """The cached model, or None with one plain sentence shown when it cannot be loaded or run."""
     try:
-        with st.spinner(f"Loading {info.name} (first time only)…"):
-            return predictor(info.key, info.path)
-    except CheckpointError as exc:
+        with st.spinner(f"Loading {choice.name} (first time only)…"):
+            return predictor(choice.key, choice.path)
+    except ModelError as exc:
         st.error(str(exc))
         return None
+
+
+def heads_note(choice: ModelChoice) -> str:
+    """'' when every head is the model's own, else a sentence naming the ablated heads."""
+    if not choice.ablated:
+        return ""
+    return (f"{' and '.join(h.title() for h in choice.ablated)}-only "
+            f"{'heads are' if len(choice.ablated) > 1 else 'head is'} by ablation: {choice.name} has no such head, "
+            f"so it is the whole model fed the clip with the other modality zeroed and masked.")

@@ -18,7 +18,7 @@ from core.figures import HEAD_TITLES, HEADS, condition_title
 from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA
-from ui.models import checkpoints, current_checkpoint
+from ui.models import models, current_model
 
 EXPERIMENT = "avlab_experiment"  # the experiment open on the Robustness and Report pages
 DEFAULT_CORRUPTIONS = ("mute", "gaussian_blur", "audio_gaussian_noise")
@@ -110,8 +110,8 @@ def experiment_picker(key: str) -> int | None:
 
 def sweep_form(*, expanded: bool) -> None:
     """Choose checkpoints, corruptions and severities; run the sweep here with live progress."""
-    found = {i.name: i for i in checkpoints()}
-    current = current_checkpoint(quiet=True)
+    found = {i.name: i for i in models()}
+    current = current_model(quiet=True)
     with st.expander("Run a sweep", expanded=expanded), st.form("rob_sweep"):
         names = st.multiselect("Checkpoints", list(found), default=[current.name] if current else [],
                                key="rob_sweep_checkpoints")

@@ -14,7 +14,7 @@ from ui import session
 from ui.analysis import MAX_SECONDS, decoded
 from ui.charts import HEAD_TITLES
 from ui.data import current_dataset
-from ui.models import current_checkpoint, load_predictor
+from ui.models import current_model, load_predictor
 
 # Named in the uploader's help; no type filter, so any file reaches load_clip and a wrong one gets
 # its one-sentence MediaError instead of a widget exception.
@@ -77,7 +77,10 @@ def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
             k = pred.classes.index(old_label)
             delta = f"{float(pred.probs[head][k] - before.probs[head][k]):+.1%} {old_label}"
         value = "no input (uniform)" if missing else f"{label} {p:.0%}"
-        column.metric(HEAD_TITLES[head] + (" (missing)" if missing else ""), value, delta=delta)
+        ablation = pred.head_kinds.get(head) == "ablation"
+        column.metric(HEAD_TITLES[head] + (" (missing)" if missing else "") + (" · by ablation" if ablation else ""),
+                      value, delta=delta, help="The model has no such head: this is the whole model fed the clip "
+                                               "with the other modality zeroed and masked." if ablation else None)
 
 
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
@@ -134,12 +137,12 @@ def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[
 
 
 def page_inputs(prefix: str, *, need_model: bool = True, upload: bool = True):
-    """The clip picker, then (current clip, checkpoint, decoded clip); stops the page with one sentence if any fails."""
+    """The clip picker, then (current clip, model choice, decoded clip); stops the page with one sentence if any fails."""
     ref = clip_picker(prefix, upload=upload)
     if ref is None:
         st.info("Upload a clip or pick a sample to start.")
         st.stop()
-    info = current_checkpoint() if need_model else None
+    info = current_model() if need_model else None
     if need_model and (info is None or load_predictor(info) is None):
         st.stop()
     try:

@@ -1,8 +1,8 @@
 """What a sweep runs on, and one batch of its clips.
 
-The checkpoints, clips and conditions of a sweep and its identity (config, checkpoint weights,
-clips); then a batch of decoded clips, the frames each checkpoint samples, their clean encodings,
-corrupted views and the model inputs made from them.
+The models, clips and conditions of a sweep and its identity (config, model content hashes,
+clips); then a batch of decoded clips, the frames each model samples, their clean encodings,
+corrupted views and the model inputs made from them (through :func:`core.inference.inputs`).
 """
 from __future__ import annotations
 
@@ -19,62 +19,74 @@ import torch
 from core import corruptions
 from core.datasets import Sample, load_dataset
 from core.experiments.config import FRAME_LOCAL, ExperimentConfig, ExperimentError
-from core.inference import default_checkpoint
+from core.inference import inputs
 from core.media import Clip
-from core.models import audio_input, audio_present, load_checkpoint, video_input, video_present
+from core.models import AVClassifier, ModelError, default_checkpoint, load_model
 from core.models.preprocessing import sample_indices
 from core.results import CLEAN
 
 
 @dataclass
-class _Checkpoint:
+class SweepModel:
+    """One model of a sweep: its unique name in the sweep, where it came from, the loaded model."""
+
     name: str
     path: Path
-    model: torch.nn.Module
-    classes: list[str]
-    fingerprint: str
+    model: AVClassifier
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.model.classes)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.model.fingerprint
 
     @property
     def num_frames(self) -> int:
-        return self.model.preprocessing[0].num_frames
+        return self.model.video.num_frames
 
 
-def _load_checkpoints(paths: Sequence[str]) -> list[_Checkpoint]:
+def load_models(specs: Sequence[str], *, device: str = "auto") -> list[SweepModel]:
+    """The sweep's models (a checkpoint folder, or a model file or folder with its sidecar, each); the
+    shipped default when none is given. Raises ExperimentError or ModelError."""
     out, seen = [], {}
-    if not paths:
+    if not specs:
         try:
-            paths = [str(default_checkpoint())]
-        except OSError as exc:
-            raise ExperimentError("No checkpoint was given and checkpoints/DEFAULT cannot be read; "
-                                  "pass --checkpoint DIR.") from exc
-    for p in paths:
+            specs = [str(default_checkpoint())]
+        except (OSError, ModelError) as exc:
+            raise ExperimentError("No model was given and checkpoints/DEFAULT cannot be read; "
+                                  "pass --model SPEC.") from exc
+    for p in specs:
         path = Path(p).resolve()
-        loaded = load_checkpoint(path)
-        name = path.name if path.name not in seen else f"{path.name}#{seen[path.name] + 1}"
-        seen[path.name] = seen.get(path.name, 0) + 1
-        digest = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()[:16]
-        out.append(_Checkpoint(name, path, loaded.model.eval(), list(loaded.classes), digest))
+        model = load_model(path, device=device)
+        base = model.name
+        name = base if base not in seen else f"{base}#{seen[base] + 1}"
+        seen[base] = seen.get(base, 0) + 1
+        out.append(SweepModel(name, path, model))
     return out
 
 
-def _samples(config: ExperimentConfig, checkpoints: list[_Checkpoint]) -> list[Sample]:
+def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> list[Sample]:
+    """The single-label clips of the sweep; a label no model knows stops it with a sentence naming the labels."""
     samples = list(load_dataset(config.data, split=config.split).standard().samples)[: config.limit]
     if not samples:
         raise ExperimentError(f"The data set at '{config.data}' has no single-label clips to sweep.")
     for ck in checkpoints:
         unknown = sorted({s.label for s in samples} - set(ck.classes))
         if unknown:
-            raise ExperimentError(f"The data set has classes checkpoint '{ck.name}' does not know: "
-                                  f"{', '.join(unknown)}.")
+            raise ExperimentError(f"The data set has labels model '{ck.name}' does not know: {', '.join(unknown)} "
+                                  f"(its classes: {', '.join(ck.classes)}); point --data at a data set of its "
+                                  f"classes.")
     return samples
 
 
-def _conditions(config: ExperimentConfig) -> list[tuple[str, int, str]]:
+def sweep_conditions(config: ExperimentConfig) -> list[tuple[str, int, str]]:
     names = config.corruptions or tuple(corruptions.names())
     return [(CLEAN, 0, "none")] + [(n, s, corruptions.get(n).modality) for n in names for s in config.severities]
 
 
-def _key(config: dict, checkpoints: list[_Checkpoint], samples: list[Sample]) -> str:
+def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]) -> str:
     """The sweep's identity: config (name aside), checkpoint weights and the clips (path, label, size)."""
     ident = {k: v for k, v in config.items() if k not in ("name", "checkpoints")}
     ident["checkpoints"] = [c.fingerprint for c in checkpoints]
@@ -85,10 +97,10 @@ def _key(config: dict, checkpoints: list[_Checkpoint], samples: list[Sample]) ->
 # --------------------------------------------------------------------------- one batch of clips
 
 
-class _Batch:
+class Batch:
     """Decoded clips of one batch, the frames each checkpoint samples, and their clean encodings."""
 
-    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[_Checkpoint]):
+    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel]):
         self.clips = clips
         self.indices_in_data = indices
         counts = sorted({ck.num_frames for ck in checkpoints})
@@ -108,36 +120,17 @@ class _Batch:
         return frames[np.searchsorted(self.seen_idx[i], idx)] if seen else frames[idx]
 
 
-def _encode(fn, x: torch.Tensor, mask: torch.Tensor, dim: int, token_dim: int):
-    """Encode the clips whose modality is present; missing ones get zeros (``fuse`` masks them anyway)."""
-    present = mask > 0
-    b = x.shape[0]
-    if not bool(present.any()):
-        return x.new_zeros(b, dim), x.new_zeros(b, 1, token_dim)
-    if bool(present.all()):
-        return fn(x)
-    emb, tokens = fn(x[present])  # (P, E), (P, L, D)
-    full_emb, full_tokens = emb.new_zeros(b, emb.shape[1]), tokens.new_zeros(b, *tokens.shape[1:])
-    full_emb[present], full_tokens[present] = emb, tokens
-    return full_emb, full_tokens
+def view_inputs(batch: Batch, model: AVClassifier, modality: str, view: list[Clip], seen: bool,
+                presence: list[Clip]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One modality of a (possibly corrupted) view as the model's input tensor and mask; video presence is
+    judged on all frames held, the frames fed are those the model samples."""
+    if modality == "audio":
+        return inputs(model, view, "audio")
+    frames = [batch.frames_for(view, seen, i, model.video.num_frames) for i in range(len(view))]
+    return inputs(model, view, "video", frames=frames, presence=presence)
 
 
-def _video_inputs(batch: _Batch, view: list[Clip], seen: bool, spec, presence: list[Clip]):
-    """Video tensor (B, 3, T, S, S) and mask (B,) of a view; presence is judged on all frames held."""
-    mask = torch.tensor([float(video_present(c.frames)) for c in presence])
-    x = torch.stack([video_input(batch.frames_for(view, seen, i, spec.num_frames), c.fps, spec) if m
-                     else torch.zeros(spec.input_shape()) for i, (c, m) in enumerate(zip(view, mask))])
-    return x, mask
-
-
-def _audio_inputs(view: list[Clip], spec):
-    """Audio tensor (B, N) or (B, 1, F, T) and mask (B,) of a view."""
-    mask = torch.tensor([float(audio_present(c.audio)) for c in view])
-    xs = [audio_input(c.audio, c.sr, spec) for c in view]
-    return torch.stack([a if m else torch.zeros_like(a) for a, m in zip(xs, mask)]), mask
-
-
-def _corrupt(batch: _Batch, name: str, severity: int, config: ExperimentConfig):
+def corrupt_view(batch: Batch, name: str, severity: int, config: ExperimentConfig):
     """The corrupted view of a batch and whether it holds only the sampled frames."""
     c = corruptions.get(name)
     seed, indices = config.seed, batch.indices_in_data

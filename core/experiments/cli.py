@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from core import corruptions
-from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, _as_list, select_corruptions
+from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, as_list, select_corruptions
 from core.experiments.sweep import run_experiment
 from core.results import CLEAN, ResultsDB, ResultsError
 
@@ -39,7 +39,7 @@ def _cmd_run(args) -> int:
     started = time.perf_counter()
     try:
         eid = run_experiment(config, db=args.db, progress=report, reuse_embeddings=not args.no_reuse,
-                             threads=args.threads)
+                             threads=args.threads, device=args.device)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run or continue a sweep")
     run.add_argument("--config", help="JSON or YAML file with ExperimentConfig fields (flags override it)")
-    run.add_argument("--checkpoint", action="append", help="checkpoint folder (repeat for several; default: DEFAULT)")
+    run.add_argument("--model", "--checkpoint", dest="checkpoint", action="append", metavar="SPEC",
+                     help="checkpoint folder, or model file / folder with its avlab.json sidecar (repeat for several; "
+                          "default: the shipped default); --checkpoint is an alias")
     run.add_argument("--data", help="folder with manifest.csv, or a folder per class (default sample_data)")
     run.add_argument("--split", help="only this split (train, val, test)")
     run.add_argument("--corruptions", help="'all' (default), a modality (audio, video, audiovisual) or names a,b,c")
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--limit", type=int, help="only the first N clips")
     run.add_argument("--name", help="a label for `list`")
     run.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    run.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda or mps")
     run.add_argument("--no-reuse", action="store_true", help="recompute both branches for every condition")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     show = sub.add_parser("show", help="robustness summary of an experiment")
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     delete.add_argument("id", type=int)
     args = parser.parse_args(argv)
     if getattr(args, "severities", None):
-        args.severities = _as_list(args.severities)
+        args.severities = as_list(args.severities)
     commands = {"run": _cmd_run, "show": _cmd_show, "list": _cmd_list, "export": _cmd_export, "delete": _cmd_delete}
     try:
         return commands[args.command](args)

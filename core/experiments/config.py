@@ -38,7 +38,8 @@ class ExperimentConfig:
     Attributes
     ----------
     checkpoints : tuple of str
-        Checkpoint folders; empty means the default checkpoint (``checkpoints/DEFAULT``).
+        Model SPECs (checkpoint folders, or model files / folders with an ``avlab.json`` sidecar; see
+        :func:`core.models.load_model`); empty means the default checkpoint (``checkpoints/DEFAULT``).
     data : str
         A folder with ``manifest.csv``, a manifest, or a folder per class.
     split : str or None
@@ -72,9 +73,9 @@ class ExperimentConfig:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_("checkpoints", tuple(str(c) for c in _as_list(self.checkpoints)))
-        set_("corruptions", tuple(_as_list(self.corruptions)))
-        set_("severities", tuple(int(s) for s in _as_list(self.severities)))
+        set_("checkpoints", tuple(str(c) for c in as_list(self.checkpoints)))
+        set_("corruptions", tuple(as_list(self.corruptions)))
+        set_("severities", tuple(int(s) for s in as_list(self.severities)))
         for name in self.corruptions:
             if name not in corruptions.REGISTRY:
                 raise ExperimentError(f"There is no corruption called '{name}'; see `python -m core.corruptions` "
@@ -117,7 +118,7 @@ class ExperimentConfig:
         return cls.from_dict(data)
 
 
-def _as_list(value) -> list:
+def as_list(value) -> list:
     if value is None:
         return []
     if isinstance(value, str):
@@ -131,4 +132,4 @@ def select_corruptions(spec: str) -> tuple[str, ...]:
         return tuple(corruptions.names())
     if spec in corruptions.MODALITIES:
         return tuple(corruptions.names(spec))
-    return tuple(_as_list(spec))
+    return tuple(as_list(spec))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -18,13 +17,12 @@ import torch
 from core import corruptions
 from core.datasets import DatasetError, Sample
 from core.experiments.batch import (
-    _Batch, _Checkpoint, _audio_inputs, _conditions, _corrupt, _encode, _key, _load_checkpoints, _samples,
-    _video_inputs,
+    Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_key, sweep_samples, view_inputs,
 )
 from core.experiments.config import ExperimentConfig, ExperimentError
-from core.inference import HEADS, WINDOW_S
+from core.inference import HEADS, WINDOW_S, encode, heads, limited_threads
 from core.media import Clip, MediaError, load_clip, pad_clip
-from core.models import CheckpointError
+from core.models import ModelError
 from core.results import CLEAN, ResultsDB, ResultsError, condition_label
 
 Progress = Callable[[int, int, str], None]
@@ -32,7 +30,8 @@ _WORKERS = 1  # threads preparing inputs ahead of the encoders
 
 
 def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | None = None,
-                   progress: Progress | None = None, reuse_embeddings: bool = True, threads: int | None = 1) -> int:
+                   progress: Progress | None = None, reuse_embeddings: bool = True, threads: int | None = 1,
+                   device: str = "auto") -> int:
     """Run (or continue) a sweep and store every clip x condition x head; return the experiment id.
 
     Parameters
@@ -48,11 +47,13 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
         Threads for torch and for numpy's BLAS during the sweep (None leaves them). One is the
         default: the sweep's many small operations ran several times slower with two threads on
         a shared two-core machine (see docs/PERFORMANCE.md).
+    device : "auto" (the GPU when there is one), "cpu", "cuda" or "mps"
+        Where the models run (not part of the sweep's identity).
 
     Raises
     ------
     ExperimentError
-        Bad config, data set, checkpoint or clip (``DatasetError``, ``CheckpointError`` and
+        Bad config, data set, model or clip (``DatasetError``, ``ModelError`` and
         ``MediaError`` are turned into it), or a results database that cannot be used.
     """
     try:
@@ -60,43 +61,28 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
     except ResultsError as exc:
         raise ExperimentError(str(exc)) from exc
     try:
-        with _limited_threads(threads):
-            return _run(config, handle, progress or (lambda *_: None), reuse_embeddings)
-    except (DatasetError, CheckpointError, MediaError, ResultsError) as exc:
+        with limited_threads(threads):
+            return _run(config, handle, progress or (lambda *_: None), reuse_embeddings, device)
+    except (DatasetError, ModelError, MediaError, ResultsError) as exc:
         raise ExperimentError(str(exc)) from exc
     finally:
         if handle is not db:
             handle.close()
 
 
-@contextmanager
-def _limited_threads(threads: int | None):
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @torch.inference_mode()
-def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool) -> int:
-    checkpoints = _load_checkpoints(config.checkpoints)
-    samples = _samples(config, checkpoints)
-    conditions = _conditions(config)
+def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool, device: str) -> int:
+    checkpoints = load_models(config.checkpoints, device=device)
+    samples = sweep_samples(config, checkpoints)
+    conditions = sweep_conditions(config)
     stored = {**config.to_dict(), "checkpoints": [str(c.path) for c in checkpoints],
               "corruptions": list(config.corruptions or corruptions.names()),
               "data": str(Path(config.data).resolve())}
     eid, _ = db.start_experiment(
-        key=_key(stored, checkpoints, samples), name=config.name or Path(config.data).name, config=stored,
-        checkpoints=[{"name": c.name, "path": c.path, "fusion": c.model.config.fusion, "classes": c.classes,
-                      "fingerprint": c.fingerprint} for c in checkpoints],
+        key=sweep_key(stored, checkpoints, samples), name=config.name or Path(config.data).name, config=stored,
+        checkpoints=[{"name": c.name, "path": c.path, "fusion": getattr(c.model, "fusion", c.model.format),
+                      "classes": c.classes, "fingerprint": c.fingerprint, "format": c.model.format,
+                      "native_heads": sorted(c.model.native_heads)} for c in checkpoints],
         clips=[(s.path, s.label) for s in samples], conditions=conditions)
     ids = db.condition_ids(eid)
     done = db.done_clips(eid)
@@ -124,7 +110,7 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
                        for c, s, m in conditions]
             pending = [p for p in pending if p[3]]
             if pending:
-                batch = _Batch([_decode(samples[i]) for i in indices], indices, checkpoints)
+                batch = Batch([_decode(samples[i]) for i in indices], indices, checkpoints)
                 _run_batch(batch, pending, checkpoints, config, reuse, pool,
                            lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out), store)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead
@@ -133,7 +119,7 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
     return eid
 
 
-def _run_batch(batch: _Batch, pending: list[tuple], checkpoints: list[_Checkpoint], config: ExperimentConfig,
+def _run_batch(batch: Batch, pending: list[tuple], checkpoints: list[SweepModel], config: ExperimentConfig,
                reuse: bool, pool: ThreadPoolExecutor, make_rows: Callable, store: Callable) -> None:
     """Every pending condition of one batch: inputs prepared one step ahead in ``pool``, then encode and store."""
     # clean comes first: every checkpoint with work left in the batch needs its clean encodings
@@ -160,7 +146,7 @@ def _run_batch(batch: _Batch, pending: list[tuple], checkpoints: list[_Checkpoin
             store(corruption, severity, batch.indices_in_data, rows, len(writes) * len(batch.clips))
 
 
-def _prepare(batch: _Batch, step: tuple, checkpoints: list[_Checkpoint], config: ExperimentConfig, reuse: bool,
+def _prepare(batch: Batch, step: tuple, checkpoints: list[SweepModel], config: ExperimentConfig, reuse: bool,
              state: dict) -> dict:
     """Model inputs of one condition, per (branch, preprocessing spec); runs in the worker thread."""
     corruption, severity, modality, _ = step
@@ -171,17 +157,16 @@ def _prepare(batch: _Batch, step: tuple, checkpoints: list[_Checkpoint], config:
         if key[1] is not None and state.get("key") == key:
             view, seen = state["view"]  # a deterministic corruption with the same parameters: same output
         else:
-            view, seen = _corrupt(batch, corruption, severity, config)
+            view, seen = corrupt_view(batch, corruption, severity, config)
             state.update(key=key, view=(view, seen))
         presence = view
         branches = ("audio", "video") if modality == "audiovisual" or not reuse else (modality,)
     inputs = {}
     for ck in checkpoints:
-        vspec, aspec = ck.model.preprocessing
-        if "video" in branches and ("video", vspec) not in inputs:
-            inputs[("video", vspec)] = _video_inputs(batch, view, seen, vspec, presence)
-        if "audio" in branches and ("audio", aspec) not in inputs:
-            inputs[("audio", aspec)] = _audio_inputs(view, aspec)
+        for modality in branches:
+            spec = ck.model.video if modality == "video" else ck.model.audio
+            if (modality, spec) not in inputs:
+                inputs[(modality, spec)] = view_inputs(batch, ck.model, modality, view, seen, presence)
     return inputs
 
 
@@ -199,21 +184,19 @@ def _decode(sample: Sample) -> Clip:
     return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
 
 
-def _outputs(ck: _Checkpoint, batch: _Batch, inputs: dict, modality: str):
+def _outputs(ck: SweepModel, batch: Batch, inputs: dict, modality: str):
     """The model's output for one condition: encode the branches given, reuse the clean encodings for the rest."""
     model = ck.model
-    vspec, aspec = model.preprocessing
     branches = {}
-    for name, spec, fn, token_dim in (("audio", aspec, model.encode_audio, model.audio_encoder.out_dim),
-                                      ("video", vspec, model.encode_video, model.video_encoder.out_dim)):
+    for name, spec in (("audio", model.audio), ("video", model.video)):
         if (name, spec) in inputs:
             x, mask = inputs[(name, spec)]
-            branches[name] = (*_encode(fn, x, mask, model.config.embed_dim, token_dim), mask)
+            branches[name] = (encode(model, name, x, mask), mask)
     if modality == "none":
         batch.clean[ck.name] = branches
     branches = {**batch.clean[ck.name], **branches}
-    (a, at, am), (v, vt, vm) = branches["audio"], branches["video"]
-    return model.fuse(a, at, v, vt, audio_mask=am, video_mask=vm), am, vm
+    (a, am), (v, vm) = branches["audio"], branches["video"]
+    return heads(model, a, v, am, vm), am, vm
 
 
 def _rows(condition_id: int, indices: list[int], labels: list[int], result) -> list[tuple]:
@@ -221,7 +204,7 @@ def _rows(condition_id: int, indices: list[int], labels: list[int], result) -> l
     weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
     rows = []
     for head in HEADS:
-        probs = getattr(out, f"{head}_logits").softmax(dim=1).numpy()  # (B, K)
+        probs = out.logits[head].softmax(dim=1).numpy()  # (B, K)
         pred = probs.argmax(axis=1)
         for j, i in enumerate(indices):
             wa, wv = (weights[j] if weights is not None and head == "fused" else (None, None))

@@ -1,10 +1,18 @@
-"""Audio-visual models: encoders, fusions, the AV model, preprocessing and checkpoints.
+"""Audio-visual models: the model interface and its loaders, avlab's encoders, fusions and checkpoints.
 
-    from core.models import AVModel, ModelConfig, batch_inputs, load_checkpoint
-    model = AVModel(ModelConfig(video_encoder="small3d", audio_encoder="mel_cnn", fusion="cross_attention"))
-    video, audio, vmask, amask = batch_inputs(clips, model)
-    out = model(video, audio, video_mask=vmask, audio_mask=amask)  # AVOutput
+    from core.models import load_model
+    model = load_model("checkpoints/concat")            # or model.pt with model.avlab.json beside it
+    model.classes, model.video, model.audio, model.native_heads
+
+Predictions go through :mod:`core.inference` (the one inference path); the
+:class:`AVModel` below is avlab's own architecture, trained by :mod:`core.training`.
 """
+from core.models.interface import HEADS, MODALITIES, AVClassifier, Encoded, ModelError, Outputs, content_hash
+from core.models.loaders import (
+    CHECKPOINTS, LOADERS, SIDECAR, SIDECAR_SUFFIX, ModelInfo, default_checkpoint, find_models, is_checkpoint,
+    load_model, model_info, parse_sidecar, resolve_device,
+)
+from core.models.builtin import AvlabModel
 from core.models.checkpoint import (
     CheckpointError, LoadedCheckpoint, load_checkpoint, read_metadata, save_checkpoint, update_metadata,
 )
@@ -26,6 +34,9 @@ def fusion_names() -> list[str]:
 
 
 __all__ = [
+    "HEADS", "MODALITIES", "AVClassifier", "Encoded", "ModelError", "Outputs", "content_hash", "AvlabModel",
+    "CHECKPOINTS", "LOADERS", "SIDECAR", "SIDECAR_SUFFIX", "ModelInfo", "default_checkpoint", "find_models",
+    "is_checkpoint", "load_model", "model_info", "parse_sidecar", "resolve_device",
     "CheckpointError", "LoadedCheckpoint", "load_checkpoint", "read_metadata", "save_checkpoint", "update_metadata",
     "ENCODERS", "Encoder", "build_encoder", "encoder_preprocessing", "encoder_names", "fusion_names",
     "FUSIONS", "AVModel", "AVOutput", "Classifier", "Fusion", "FusionResult", "ModelConfig", "build_fusion",

@@ -17,6 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from core.models.interface import ModelError
+
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -24,8 +26,8 @@ CONFIG_FILE = "config.json"
 _FIXED_FIELDS = ("format_version", "model", "classes", "preprocessing", "parameter_count", "dtype")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint or weights file is missing, broken or does not fit; the message says which."""
+# A checkpoint or weights file that is missing, broken or does not fit is a model error like any other.
+CheckpointError = ModelError
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ import librosa
 import numpy as np
 
 from core.representations.registry import (
-    Representation, RepresentationError, _check_audio, _check_fmin, _positive_int, _register,
+    Representation, RepresentationError, check_audio, check_fmin, positive_int, register,
 )
 from core.representations.stft import (
-    _cqt_plan, _frame_times, _gammatone_filterbank, _log_mel, _stft, _stft_power, _to_db,
+    cqt_plan, frame_times, gammatone_filterbank, log_mel_power, stft_complex, stft_power, to_db,
 )
 
 
-@_register("mel", "Log-mel spectrogram")
+@register("mel", "Log-mel spectrogram")
 def mel(
     *, y: np.ndarray, sr: float, n_mels: int = 128, n_fft: int = 1280, hop_length: int = 224, fmin: float = 0.0
 ) -> Representation:
@@ -28,15 +28,15 @@ def mel(
         ``values`` shape ``(n_mels, 1 + len(y) // hop_length)`` in dB (<= 0);
         ``bins`` are the mel band centres in Hz.
     """
-    y, sr = _check_audio(y, sr)
-    n_mels, n_fft = _positive_int("n_mels", n_mels), _positive_int("n_fft", n_fft)
-    hop_length, fmin = _positive_int("hop_length", hop_length), _check_fmin(fmin, sr)
-    db = _log_mel(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin)  # (n_mels, n_frames)
+    y, sr = check_audio(y, sr)
+    n_mels, n_fft = positive_int("n_mels", n_mels), positive_int("n_fft", n_fft)
+    hop_length, fmin = positive_int("hop_length", hop_length), check_fmin(fmin, sr)
+    db = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin)  # (n_mels, n_frames)
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=sr / 2)[1:-1]
-    return Representation("mel", db, _frame_times(db.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
+    return Representation("mel", db, frame_times(db.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
 
 
-@_register("cqt", "Constant-Q transform")
+@register("cqt", "Constant-Q transform")
 def cqt(
     *, y: np.ndarray, sr: float, n_bins: int = 84, bins_per_octave: int = 12, fmin: float = 32.70319566257483,
     hop_length: int = 224,
@@ -51,15 +51,15 @@ def cqt(
     Representation
         ``values`` shape ``(n_bins, n_frames)`` in dB; ``bins`` the bin centres in Hz.
     """
-    y, sr = _check_audio(y, sr)
-    n_bins, bins_per_octave = _positive_int("n_bins", n_bins), _positive_int("bins_per_octave", bins_per_octave)
-    hop_length, fmin = _positive_int("hop_length", hop_length), _check_fmin(fmin, sr)
+    y, sr = check_audio(y, sr)
+    n_bins, bins_per_octave = positive_int("n_bins", n_bins), positive_int("bins_per_octave", bins_per_octave)
+    hop_length, fmin = positive_int("hop_length", hop_length), check_fmin(fmin, sr)
     if fmin <= 0:
         raise RepresentationError("fmin must be above 0 Hz for a constant-Q transform.")
     freqs = librosa.cqt_frequencies(n_bins=n_bins, fmin=fmin, bins_per_octave=bins_per_octave)
     responses, my_y = [], y
-    for start, stop, n_fft, hop, kernel, halve in _cqt_plan(sr, fmin, n_bins, bins_per_octave, hop_length):
-        D = _stft(my_y, n_fft=n_fft, hop_length=hop, window=False)  # (n_frames, n_freq)
+    for start, stop, n_fft, hop, kernel, halve in cqt_plan(sr, fmin, n_bins, bins_per_octave, hop_length):
+        D = stft_complex(my_y, n_fft=n_fft, hop_length=hop, window=False)  # (n_frames, n_freq)
         responses.append((start, stop, np.abs(D @ kernel.T).T))  # (stop - start, n_frames)
         if halve:
             my_y = librosa.resample(my_y, orig_sr=2, target_sr=1, res_type="soxr_hq", scale=True)
@@ -67,10 +67,10 @@ def cqt(
     C = np.empty((n_bins, n_frames), dtype=np.float32)
     for start, stop, r in responses:
         C[start:stop] = r[:, :n_frames]
-    return Representation("cqt", _to_db(C, power=False), _frame_times(C.shape[1], sr, hop_length), freqs, "Frequency (Hz)", "dB")
+    return Representation("cqt", to_db(C, power=False), frame_times(C.shape[1], sr, hop_length), freqs, "Frequency (Hz)", "dB")
 
 
-@_register("gammatone", "Gammatone spectrogram")
+@register("gammatone", "Gammatone spectrogram")
 def gammatone(
     *, y: np.ndarray, sr: float, n_bands: int = 128, n_fft: int = 1280, hop_length: int = 224, fmin: float = 50.0
 ) -> Representation:
@@ -84,12 +84,12 @@ def gammatone(
     Representation
         ``values`` shape ``(n_bands, n_frames)`` in dB; ``bins`` the centres in Hz.
     """
-    y, sr = _check_audio(y, sr)
-    n_bands, n_fft = _positive_int("n_bands", n_bands), _positive_int("n_fft", n_fft)
-    hop_length, fmin = _positive_int("hop_length", hop_length), _check_fmin(fmin, sr)
+    y, sr = check_audio(y, sr)
+    n_bands, n_fft = positive_int("n_bands", n_bands), positive_int("n_fft", n_fft)
+    hop_length, fmin = positive_int("hop_length", hop_length), check_fmin(fmin, sr)
     if fmin >= 0.95 * sr / 2:
         raise RepresentationError(f"fmin must lie below 0.95 x Nyquist ({0.95 * sr / 2:g} Hz); got {fmin}.")
-    fb, centres = _gammatone_filterbank(sr, n_fft, n_bands, fmin)
-    S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
+    fb, centres = gammatone_filterbank(sr, n_fft, n_bands, fmin)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
     G = (S @ fb.T).T  # (n_bands, n_frames)
-    return Representation("gammatone", _to_db(G, power=False), _frame_times(G.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
+    return Representation("gammatone", to_db(G, power=False), frame_times(G.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")

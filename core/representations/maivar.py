@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from core.representations.registry import Representation, RepresentationError, _check_audio, _positive_int, _register
-from core.representations.stft import _chroma_filterbank, _frame_times, _log_mel, _stft_power
+from core.representations.registry import Representation, RepresentationError, check_audio, positive_int, register
+from core.representations.stft import chroma_filterbank, frame_times, log_mel_power, stft_power
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
-@_register("waveplot", "Waveplot", image="envelope")
+@register("waveplot", "Waveplot", image="envelope")
 def waveplot(*, y: np.ndarray, sr: float, hop_length: int = 160) -> Representation:
     """Waveform min/max envelope per block of ``hop_length`` samples, as ``waveshow`` draws it.
 
@@ -24,15 +24,15 @@ def waveplot(*, y: np.ndarray, sr: float, hop_length: int = 160) -> Representati
         ``values`` shape ``(2, ceil(len(y) / hop_length))``: row 0 the minimum,
         row 1 the maximum of each block; ``times`` are block centres.
     """
-    y, sr = _check_audio(y, sr)
-    hop_length = _positive_int("hop_length", hop_length)
+    y, sr = check_audio(y, sr)
+    hop_length = positive_int("hop_length", hop_length)
     starts = np.arange(0, y.size, hop_length)
     env = np.stack([np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)])  # (2, n_frames)
     times = (starts + np.minimum(hop_length, y.size - starts) / 2) / sr
     return Representation("waveplot", env, times, np.array(["min", "max"]), "Envelope", "amplitude")
 
 
-@_register("spectral_centroid", "Spectral centroid", image="area")
+@register("spectral_centroid", "Spectral centroid", image="area")
 def spectral_centroid(*, y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int = 512) -> Representation:
     """Magnitude-weighted mean frequency of each frame (``librosa.feature.spectral_centroid``).
 
@@ -41,19 +41,19 @@ def spectral_centroid(*, y: np.ndarray, sr: float, n_fft: int = 2048, hop_length
     Representation
         ``values`` shape ``(1, n_frames)`` in Hz; 0 for silent frames.
     """
-    y, sr = _check_audio(y, sr)
-    n_fft, hop_length = _positive_int("n_fft", n_fft), _positive_int("hop_length", hop_length)
-    S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
+    y, sr = check_audio(y, sr)
+    n_fft, hop_length = positive_int("n_fft", n_fft), positive_int("hop_length", hop_length)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
     freqs = np.fft.rfftfreq(n_fft, 1 / sr).astype(np.float32)
     total = S.sum(axis=1)
     centroid = np.divide(S @ freqs, total, out=np.zeros_like(total), where=total > 1e-10)
     return Representation(
-        "spectral_centroid", centroid[None, :].astype(np.float32), _frame_times(len(total), sr, hop_length),
+        "spectral_centroid", centroid[None, :].astype(np.float32), frame_times(len(total), sr, hop_length),
         np.array(["centroid"]), "Feature", "Hz", value_range=(0.0, sr / 2),
     )
 
 
-@_register("spectral_rolloff", "Spectral roll-off", image="area")
+@register("spectral_rolloff", "Spectral roll-off", image="area")
 def spectral_rolloff(
     *, y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int = 512, roll_percent: float = 0.85
 ) -> Representation:
@@ -64,21 +64,21 @@ def spectral_rolloff(
     Representation
         ``values`` shape ``(1, n_frames)`` in Hz; 0 for silent frames.
     """
-    y, sr = _check_audio(y, sr)
-    n_fft, hop_length = _positive_int("n_fft", n_fft), _positive_int("hop_length", hop_length)
+    y, sr = check_audio(y, sr)
+    n_fft, hop_length = positive_int("n_fft", n_fft), positive_int("hop_length", hop_length)
     if not 0 < roll_percent < 1:
         raise RepresentationError(f"roll_percent must lie strictly between 0 and 1; got {roll_percent}.")
-    S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
     cumulative = np.cumsum(S, axis=1)
     reached = cumulative >= roll_percent * cumulative[:, -1:]
     rolloff = np.fft.rfftfreq(n_fft, 1 / sr)[np.argmax(reached, axis=1)].astype(np.float32)
     return Representation(
-        "spectral_rolloff", rolloff[None, :], _frame_times(len(rolloff), sr, hop_length),
+        "spectral_rolloff", rolloff[None, :], frame_times(len(rolloff), sr, hop_length),
         np.array(["roll-off"]), "Feature", "Hz", value_range=(0.0, sr / 2),
     )
 
 
-@_register("mfcc", "MFCC")
+@register("mfcc", "MFCC")
 def mfcc(
     *, y: np.ndarray, sr: float, n_mfcc: int = 20, n_mels: int = 128, n_fft: int = 2048, hop_length: int = 512
 ) -> Representation:
@@ -92,18 +92,18 @@ def mfcc(
     Representation
         ``values`` shape ``(n_mfcc, n_frames)``.
     """
-    y, sr = _check_audio(y, sr)
-    n_mfcc, n_mels = _positive_int("n_mfcc", n_mfcc), _positive_int("n_mels", n_mels)
+    y, sr = check_audio(y, sr)
+    n_mfcc, n_mels = positive_int("n_mfcc", n_mfcc), positive_int("n_mels", n_mels)
     if n_mfcc > n_mels:
         raise RepresentationError(f"n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels}).")
-    n_fft, hop_length = _positive_int("n_fft", n_fft), _positive_int("hop_length", hop_length)
-    logmel = _log_mel(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=0.0)  # from 0 Hz, as mel
+    n_fft, hop_length = positive_int("n_fft", n_fft), positive_int("hop_length", hop_length)
+    logmel = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=0.0)  # from 0 Hz, as mel
     coeffs = scipy.fft.dct(logmel, type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32)
-    times = _frame_times(coeffs.shape[1], sr, hop_length)
+    times = frame_times(coeffs.shape[1], sr, hop_length)
     return Representation("mfcc", coeffs, times, np.arange(n_mfcc), "MFCC", "dB (cepstral)")
 
 
-@_register("mfcc_scaled", "MFCC (feature-scaled)")
+@register("mfcc_scaled", "MFCC (feature-scaled)")
 def mfcc_scaled(
     *, y: np.ndarray, sr: float, n_mfcc: int = 20, n_mels: int = 128, n_fft: int = 2048, hop_length: int = 512
 ) -> Representation:
@@ -123,7 +123,7 @@ def mfcc_scaled(
     return Representation("mfcc_scaled", scaled.astype(np.float32), base.times, base.bins, "MFCC", "z-score")
 
 
-@_register("chromagram", "Chromagram")
+@register("chromagram", "Chromagram")
 def chromagram(
     *, y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int = 512, tuning: float = 0.0
 ) -> Representation:
@@ -137,13 +137,13 @@ def chromagram(
     Representation
         ``values`` shape ``(12, n_frames)`` in [0, 1]; silent frames are 0.
     """
-    y, sr = _check_audio(y, sr)
-    n_fft, hop_length = _positive_int("n_fft", n_fft), _positive_int("hop_length", hop_length)
+    y, sr = check_audio(y, sr)
+    n_fft, hop_length = positive_int("n_fft", n_fft), positive_int("hop_length", hop_length)
     if not -0.5 <= tuning < 0.5:
         raise RepresentationError(f"tuning must lie in [-0.5, 0.5) bins; got {tuning}.")
-    S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
-    raw = (S @ _chroma_filterbank(sr, n_fft, 12, float(tuning)).T).T  # (12, n_frames)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
+    raw = (S @ chroma_filterbank(sr, n_fft, 12, float(tuning)).T).T  # (12, n_frames)
     peak = raw.max(axis=0, keepdims=True)
     chroma = np.divide(raw, peak, out=np.zeros_like(raw), where=peak > 0)
-    times = _frame_times(chroma.shape[1], sr, hop_length)
+    times = frame_times(chroma.shape[1], sr, hop_length)
     return Representation("chromagram", chroma.astype(np.float32), times, np.array(PITCH_CLASSES), "Pitch class", "relative energy")

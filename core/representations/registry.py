@@ -1,6 +1,6 @@
 """The representation registry and the checks every representation runs on its input.
 
-Each representation module decorates its functions with :func:`_register`, so
+Each representation module decorates its functions with :func:`register`, so
 importing it adds them to :data:`REGISTRY`; the package imports the modules in
 a fixed order, which is the order :func:`~core.representations.names` lists.
 """
@@ -75,7 +75,7 @@ class RepresentationSpec:
 REGISTRY: dict[str, RepresentationSpec] = {}
 
 
-def _register(name: str, label: str, image: str = "heatmap"):
+def register(name: str, label: str, image: str = "heatmap"):
     def decorate(fn):
         params = inspect.signature(fn).parameters
         defaults = {k: p.default for k, p in params.items() if k not in ("y", "sr")}
@@ -89,7 +89,7 @@ def _register(name: str, label: str, image: str = "heatmap"):
 # --------------------------------------------------------------------------- validation
 
 
-def _check_audio(y, sr) -> tuple[np.ndarray, float]:
+def check_audio(y, sr) -> tuple[np.ndarray, float]:
     """Validate a mono waveform and its rate; return float32 ``y`` and float ``sr``."""
     if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)):
         raise RepresentationError(f"The sample rate must be a number of samples per second, not {sr!r}.")
@@ -110,13 +110,13 @@ def _check_audio(y, sr) -> tuple[np.ndarray, float]:
     return y, float(sr)
 
 
-def _positive_int(name: str, value) -> int:
+def positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise RepresentationError(f"{name} must be a positive whole number; got {value!r}.")
     return int(value)
 
 
-def _check_fmin(fmin, sr: float, name: str = "fmin") -> float:
+def check_fmin(fmin, sr: float, name: str = "fmin") -> float:
     if isinstance(fmin, bool) or not isinstance(fmin, (int, float, np.integer, np.floating)):
         raise RepresentationError(f"{name} must be a frequency in Hz; got {fmin!r}.")
     if not (0 <= fmin < sr / 2):

@@ -23,7 +23,7 @@ def _window(n_fft: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
-def _stft(y: np.ndarray, *, n_fft: int, hop_length: int, window: bool = True) -> np.ndarray:
+def stft_complex(y: np.ndarray, *, n_fft: int, hop_length: int, window: bool = True) -> np.ndarray:
     """Complex STFT framed as ``librosa.stft`` does (centred, zero padding, periodic Hann or none).
 
     Returns
@@ -38,19 +38,19 @@ def _stft(y: np.ndarray, *, n_fft: int, hop_length: int, window: bool = True) ->
     return scipy.fft.rfft(frames * _window(n_fft) if window else frames, axis=-1)
 
 
-def _stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, power: float) -> np.ndarray:
+def stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, power: float) -> np.ndarray:
     """``|STFT|**power``, float32 ``(n_frames, 1 + n_fft // 2)``."""
-    mag = np.abs(_stft(y, n_fft=n_fft, hop_length=hop_length))
+    mag = np.abs(stft_complex(y, n_fft=n_fft, hop_length=hop_length))
     if power == 1:
         return mag
     return np.multiply(mag, mag, out=mag) if power == 2 else mag**power
 
 
-def _frame_times(n_frames: int, sr: float, hop_length: int) -> np.ndarray:
+def frame_times(n_frames: int, sr: float, hop_length: int) -> np.ndarray:
     return np.arange(n_frames) * (hop_length / sr)
 
 
-def _to_db(S: np.ndarray, *, power: bool) -> np.ndarray:
+def to_db(S: np.ndarray, *, power: bool) -> np.ndarray:
     """Decibels relative to the matrix's peak, floored ``TOP_DB`` below it (silence -> all 0)."""
     amin = np.float32(1e-10 if power else 1e-5)
     scale = np.float32(10.0 if power else 20.0)
@@ -67,19 +67,19 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float 
     return fb
 
 
-def _log_mel(y: np.ndarray, sr: float, *, n_mels: int, n_fft: int, hop_length: int, fmin: float) -> np.ndarray:
+def log_mel_power(y: np.ndarray, sr: float, *, n_mels: int, n_fft: int, hop_length: int, fmin: float) -> np.ndarray:
     """Log-mel power in dB re the peak, float32 ``(n_mels, n_frames)``, from checked arguments.
 
     Shared by ``mel`` and ``mfcc``: the MAiVAR module cannot import the DCASE one without
     registering ``mel`` before its own six.
     """
-    S = _stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
     M = (S @ mel_filterbank(sr, n_fft, n_mels, fmin).T).T  # (n_mels, n_frames)
-    return _to_db(M, power=True)
+    return to_db(M, power=True)
 
 
 @functools.lru_cache(maxsize=32)
-def _chroma_filterbank(sr: float, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:
+def chroma_filterbank(sr: float, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:
     fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning).astype(np.float32)
     fb.setflags(write=False)
     return fb  # (n_chroma, n_freq)
@@ -98,7 +98,7 @@ def erb_space(fmin: float, fmax: float, n_bands: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _gammatone_filterbank(sr: float, n_fft: int, n_bands: int, fmin: float) -> tuple[np.ndarray, np.ndarray]:
+def gammatone_filterbank(sr: float, n_fft: int, n_bands: int, fmin: float) -> tuple[np.ndarray, np.ndarray]:
     """Magnitude responses of 4th-order gammatone filters, ``(n_bands, n_freq)``, peak 1."""
     centres = erb_space(fmin, 0.95 * sr / 2, n_bands)  # top band clear of Nyquist
     bandwidth = 1.019 * 24.7 * (4.37 * centres / 1000 + 1)  # 1.019 ERB
@@ -111,7 +111,7 @@ def _gammatone_filterbank(sr: float, n_fft: int, n_bands: int, fmin: float) -> t
 
 
 @functools.lru_cache(maxsize=16)
-def _cqt_plan(sr: float, fmin: float, n_bins: int, bins_per_octave: int, hop_length: int) -> tuple:
+def cqt_plan(sr: float, fmin: float, n_bins: int, bins_per_octave: int, hop_length: int) -> tuple:
     """Per-octave frequency-domain kernels of ``librosa.cqt``, built once per parameter set.
 
     Octaves run from the top down; after each, the signal is halved in rate

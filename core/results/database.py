@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.metrics import classification_report
 from core.results import schema
-from core.results.robustness import _fusion, _robustness
+from core.results.robustness import fusion_metrics, robustness_metrics
 from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_label, parse_condition
 
 DB_ENV = "AVLAB_DB"
@@ -113,7 +113,8 @@ class ResultsDB:
                          conditions: Sequence[tuple[str, int, str]]) -> tuple[int, bool]:
         """The experiment with this key, created with its checkpoints, clips and conditions if new.
 
-        ``checkpoints`` are dicts with name, path, fusion, classes, fingerprint; ``clips`` are
+        ``checkpoints`` are dicts with name, path, fusion, classes, fingerprint (and optionally format,
+        default "avlab", and native_heads, default all three); ``clips`` are
         (path, label); ``conditions`` are (corruption, severity, modality), ``("clean", 0, "none")``
         first. Returns ``(id, created)``.
         """
@@ -123,9 +124,10 @@ class ResultsDB:
                 return int(row[0]), False
             eid = con.execute("INSERT INTO experiments (key, name, config, created) VALUES (?, ?, ?, ?)",
                               (key, name, json.dumps(config), time.time())).lastrowid
-            con.executemany("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)",
+            con.executemany("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [(eid, i, c["name"], str(c["path"]), c["fusion"], json.dumps(list(c["classes"])),
-                              c["fingerprint"]) for i, c in enumerate(checkpoints)])
+                              c["fingerprint"], c.get("format", "avlab"),
+                              json.dumps(list(c.get("native_heads", HEADS)))) for i, c in enumerate(checkpoints)])
             con.executemany("INSERT INTO clips VALUES (?, ?, ?, ?)",
                             [(eid, i, str(p), label) for i, (p, label) in enumerate(clips)])
             con.executemany("INSERT INTO conditions (experiment_id, checkpoint_idx, corruption, severity, modality) "
@@ -209,9 +211,10 @@ class ResultsDB:
                                (int(experiment_id),)).fetchone()
         if row is None:
             raise ResultsError(f"There is no experiment {experiment_id} in '{self.path}'; `list` shows the ids.")
-        checkpoints = [{"name": n, "path": p, "fusion": f, "classes": json.loads(c), "fingerprint": fp}
-                       for n, p, f, c, fp in self.con.execute(
-                           "SELECT name, path, fusion, classes, fingerprint FROM checkpoints "
+        checkpoints = [{"name": n, "path": p, "fusion": f, "classes": json.loads(c), "fingerprint": fp,
+                        "format": fmt, "native_heads": json.loads(nh)}
+                       for n, p, f, c, fp, fmt, nh in self.con.execute(
+                           "SELECT name, path, fusion, classes, fingerprint, format, native_heads FROM checkpoints "
                            "WHERE experiment_id = ? ORDER BY idx", (row[0],))]
         clips = self.con.execute("SELECT path, label FROM clips WHERE experiment_id = ? ORDER BY idx",
                                  (row[0],)).fetchall()
@@ -308,7 +311,7 @@ class ResultsDB:
         for ckpt in names:
             for head in HEADS:
                 out.append({"checkpoint": ckpt, "head": head,
-                            **_robustness(metrics, ckpt, head, baseline), **_fusion(metrics, rows, ckpt, head)})
+                            **robustness_metrics(metrics, ckpt, head, baseline), **fusion_metrics(metrics, rows, ckpt, head)})
         return pd.DataFrame(out)
 
     def modality_weights(self, experiment_id: int) -> pd.DataFrame:

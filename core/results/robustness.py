@@ -17,7 +17,7 @@ def _mean(values) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
-def _robustness(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
+def robustness_metrics(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
     mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
     base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
     clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
@@ -38,7 +38,7 @@ def _robustness(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> d
             "mce": _mean(ce), "relative_mce": _mean(rce), "corruptions": int(per_corruption.size)}
 
 
-def _fusion(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:
+def fusion_metrics(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:
     nan = float("nan")
     if head != "fused":
         return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,

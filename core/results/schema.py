@@ -4,7 +4,9 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
 
 * ``experiments``: one row per sweep; its config (JSON) and the key that makes a
   rerun of the same config continue it;
-* ``checkpoints`` and ``clips`` of an experiment (classes per checkpoint; path, label per clip);
+* ``checkpoints`` and ``clips`` of an experiment (per model: name, path, classes, content hash
+  (``fingerprint``), ``format`` (avlab, torchscript, onnx, ...) and ``native_heads`` (JSON list; the
+  other heads are ablations); path, label per clip);
 * ``conditions``: one row per checkpoint x (``clean`` or corruption x severity), with the
   number of clips done and a complete flag;
 * ``predictions``: per clip x condition x head (audio, video, fused) the predicted class, the
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+from core.models.interface import HEADS  # noqa: F401 - the one home of the head names
+
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x61766C62  # "avlb": tells our files from other SQLite databases
-HEADS = ("audio", "video", "fused")
 CLEAN = "clean"
 
 
@@ -109,4 +112,9 @@ def _execute_script(con: sqlite3.Connection, script: str) -> None:
 
 
 # MIGRATIONS[v] brings a database from version v to v + 1 (inside one transaction); 0 is an empty file.
-MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1)}
+# Version 2: models of any format (the model interface) record their format and native heads.
+_V2 = """
+ALTER TABLE checkpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'avlab';
+ALTER TABLE checkpoints ADD COLUMN native_heads TEXT NOT NULL DEFAULT '["audio", "video", "fused"]'
+"""
+MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1), 1: lambda con: _execute_script(con, _V2)}

@@ -1,4 +1,4 @@
-"""Branch-level inference (ui/branches.py) equals Predictor.predict, and ui/analysis.py re-encodes
+"""Branch-level inference (Predictor.encode_branch / fuse) equals Predictor.predict, and ui/analysis.py re-encodes
 only the branch a corruption touches."""
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ import numpy as np
 import pytest
 
 from core.corruptions import apply_many
-from core.inference import HEADS, Predictor
+from core.inference import FRAMEWISE, HEADS, Predictor, split_steps
 from core.media import load_clip
-from ui.branches import FRAMEWISE, encode_branch, fuse, sampled_view, split_steps
+
+
+def choice(checkpoint, tag: str):
+    """The picker's entry for a checkpoint, with a key of its own (a fresh cache)."""
+    from dataclasses import replace
+
+    from ui.models import models
+
+    (found,) = [c for c in models() if c.path == str(checkpoint)]
+    return replace(found, key=f"{found.key}-{tag}|cpu")
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +29,7 @@ def predictor(checkpoint):
 def test_branches_fused_equal_a_full_forward(predictor, sample_clip, steps):
     clip = apply_many(load_clip(sample_clip), list(steps), seed=0)
     full = predictor.predict(clip)
-    split = fuse(predictor, encode_branch(predictor, clip, "audio"), encode_branch(predictor, clip, "video"))
+    split = predictor.fuse(predictor.encode_branch(clip, "audio"), predictor.encode_branch(clip, "video"))
     assert split.windows == () and split.overall.present == full.overall.present
     for head in HEADS:
         np.testing.assert_allclose(split.overall.probs[head], full.overall.probs[head], atol=1e-6)
@@ -30,8 +39,8 @@ def test_branches_fused_equal_a_full_forward(predictor, sample_clip, steps):
 def test_branches_give_the_same_timeline_for_a_long_clip(predictor, long_clip):
     clip = load_clip(long_clip)
     full = predictor.predict(clip, stride=4.0)
-    split = fuse(predictor, encode_branch(predictor, clip, "audio", stride=4.0),
-                 encode_branch(predictor, clip, "video", stride=4.0))
+    split = predictor.fuse(predictor.encode_branch(clip, "audio", stride=4.0),
+                           predictor.encode_branch(clip, "video", stride=4.0))
     assert [w.start for w in split.windows] == [w.start for w in full.windows] and len(full.windows) > 1
     for a, b in zip(split.windows, full.windows):
         np.testing.assert_allclose(a.prediction.probs["fused"], b.prediction.probs["fused"], atol=1e-6)
@@ -46,15 +55,14 @@ def test_split_steps_keeps_order_and_sends_audiovisual_to_both():
 
 def test_an_audio_corruption_change_re_encodes_only_the_audio_branch(checkpoint, sample_clip, monkeypatch):
     import ui.analysis as analysis
-    from ui.models import CheckpointInfo
     from ui.session import sample_ref
 
     calls = []
-    real = analysis.encode_branch
-    monkeypatch.setattr(analysis, "encode_branch",
+    real = Predictor.encode_branch
+    monkeypatch.setattr(Predictor, "encode_branch",
                         lambda p, clip, modality, **kw: calls.append(modality) or real(p, clip, modality, **kw))
     analysis.branch.clear()
-    info = CheckpointInfo(str(checkpoint), f"{checkpoint}@test", checkpoint.name, "?", None)
+    info = choice(checkpoint, "test")
     ref = sample_ref(sample_clip)
     clean = analysis.predict(info, ref)
     assert sorted(calls) == ["audio", "video"]
@@ -74,7 +82,7 @@ def test_framewise_corruptions_on_the_sampled_frames_are_exact(predictor, sample
     from core.models.preprocessing import sample_indices
 
     clip = load_clip(sample_clip)
-    view = sampled_view(predictor, clip)
+    view = predictor.sampled_view(clip)
     idx = sample_indices(clip.frames.shape[0], view.frames.shape[0])
     for severity in (1, 3, 5):
         full = apply_many(clip, [(name, severity)], seed=0).frames[idx]
@@ -83,10 +91,9 @@ def test_framewise_corruptions_on_the_sampled_frames_are_exact(predictor, sample
 
 def test_a_blur_change_in_the_lab_equals_a_full_forward(checkpoint, sample_clip):
     import ui.analysis as analysis
-    from ui.models import CheckpointInfo
     from ui.session import sample_ref
 
-    info = CheckpointInfo(str(checkpoint), f"{checkpoint}@blur", checkpoint.name, "?", None)
+    info = choice(checkpoint, "blur")
     steps = (("gaussian_blur", 5), ("audio_gaussian_noise", 2))
     fast = analysis.predict(info, sample_ref(sample_clip), steps, seed=3).overall
     full = Predictor.load(checkpoint).predict(apply_many(load_clip(sample_clip), list(steps), seed=3)).overall

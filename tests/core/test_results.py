@@ -200,12 +200,28 @@ def test_wal_mode_and_migration_path(tmp_path, monkeypatch):
     with ResultsDB(path) as db:
         assert db.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         _experiment(db)
-    # a future version 2 adds a column; opening a version-1 file migrates it in place, rows kept
-    monkeypatch.setattr(results.schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(results.MIGRATIONS, 1, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
+    # a future version 3 adds a column; opening a version-2 file migrates it in place, rows kept
+    monkeypatch.setattr(results.schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(results.MIGRATIONS, 2, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
     with ResultsDB(path) as db:
-        assert db.con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.con.execute("PRAGMA user_version").fetchone()[0] == 3
         assert db.con.execute("SELECT name, note FROM experiments").fetchall() == [("hand", None)]
+
+
+def test_a_version_1_file_gains_the_model_format_and_native_heads(tmp_path):
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    results.MIGRATIONS[0](con)
+    con.execute(f"PRAGMA application_id = {results.schema.APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.execute("INSERT INTO experiments (id, key, name, config, created) VALUES (1, 'k', 'old', '{}', 0)")
+    con.execute("INSERT INTO checkpoints VALUES (1, 0, 'concat', 'checkpoints/concat', 'concat', '[\"a\", \"b\"]', "
+                "'abc')")
+    con.commit()
+    con.close()
+    with ResultsDB(path) as db:
+        (ck,) = db.get_experiment(1)["checkpoints"]
+    assert ck["format"] == "avlab" and ck["native_heads"] == ["audio", "video", "fused"] and ck["fingerprint"] == "abc"
 
 
 def test_default_path_follows_the_environment(monkeypatch, tmp_path):

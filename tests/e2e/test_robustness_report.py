@@ -16,9 +16,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def robustness_url(browser, tmp_path_factory):
-    from ui.models import checkpoints
+    from ui.models import models
 
-    if not checkpoints():
+    if not models():
         pytest.skip("No checkpoint under checkpoints/ to sweep with.")
     db = tmp_path_factory.mktemp("results") / "avlab.db"
     log = tmp_path_factory.mktemp("log") / "streamlit.log"

@@ -1,0 +1,453 @@
+"""Load any model into the lab: one registry of loaders, chosen by a ``format`` field.
+
+A model SPEC is one of
+
+- an avlab checkpoint folder (``config.json`` + ``model.safetensors``), format ``avlab``;
+- a file with a sidecar beside it: ``model.pt`` + ``model.avlab.json`` (or the sidecar itself);
+- a folder with ``avlab.json`` in it (its ``file`` field, or the one model file it holds).
+
+The sidecar (JSON)::
+
+    {"format": "torchscript", "classes": ["a", "b"],
+     "video": {"frames": 8, "size": 112, "mean": [0.43, 0.39, 0.37], "std": [0.23, 0.22, 0.22]},
+     "audio": {"sample_rate": 16000, "seconds": 5.0},
+     "outputs": ["fused"]}
+
+Formats: ``torch-export`` (a ``torch.export`` program, ``.pt2``), ``torchscript``
+(``torch.jit.load``), ``onnx`` (onnxruntime; inputs named ``video`` and ``audio``), all
+called as ``model(video, audio)`` with ``video`` float32 (B, 3, T, H, W) normalised and
+``audio`` float32 (B, samples) mono at the stated rate, returning fused logits (B, K) or
+a tuple (audio, video, fused) of them when ``outputs`` lists three; ``python``
+(``"entry": "model.py:build"``: trusted code named by whoever runs the server, never
+taken from an upload); ``zero-shot`` (CLIP + CLAP with the user's labels, see
+:mod:`core.models.zero_shot`). Every failure is a :class:`ModelError` with one sentence
+naming the file and the field.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from core.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, read_metadata
+from core.models.interface import HEADS, AVClassifier, ModelError, content_hash
+from core.models.preprocessing import KINETICS_MEAN, KINETICS_STD, AudioPreprocessing, VideoPreprocessing
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent.parent / "checkpoints"
+SIDECAR = "avlab.json"
+SIDECAR_SUFFIX = ".avlab.json"
+MODEL_SUFFIXES = {"torchscript": (".pt", ".pth", ".jit", ".torchscript"), "torch-export": (".pt2",),
+                  "onnx": (".onnx",)}
+OUTPUTS = (["fused"], ["audio", "video", "fused"])
+
+
+def default_checkpoint() -> Path:
+    """The shipped default checkpoint, named in ``checkpoints/DEFAULT``; raises ModelError when unnamed."""
+    marker = CHECKPOINTS / "DEFAULT"
+    if not marker.is_file():
+        raise ModelError("No default model is named in checkpoints/DEFAULT; pass --model.")
+    return CHECKPOINTS / marker.read_text().strip()
+
+
+# ----------------------------------------------------------------------------- the sidecar
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A parsed, checked sidecar: ``path`` of the JSON, ``model_path`` of the file or folder it describes."""
+
+    path: Path
+    model_path: Path
+    format: str
+    classes: tuple[str, ...]
+    video: VideoPreprocessing
+    audio: AudioPreprocessing
+    outputs: tuple[str, ...]
+    name: str
+    raw: dict
+
+    def fail(self, field: str, message: str) -> ModelError:
+        return ModelError(f"The sidecar {self.path}: field '{field}' {message}.")
+
+
+def _fail(path: Path, field: str, message: str) -> ModelError:
+    return ModelError(f"The sidecar {path}: field '{field}' {message}.")
+
+
+def _number(path: Path, field: str, value: Any, *, whole: bool = False, low: float = 0.0) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and whole:
+        ok = float(value).is_integer()
+    if not ok or value <= low:
+        kind = "a whole number" if whole else "a number"
+        raise _fail(path, field, f"must be {kind} above {low:g} (got {value!r})")
+    return int(value) if whole else float(value)
+
+
+def _triple(path: Path, field: str, value: Any, default) -> tuple[float, float, float]:
+    if value is None:
+        return tuple(default)
+    if not isinstance(value, list) or len(value) != 3:
+        raise _fail(path, field, f"must be a list of 3 numbers, one per RGB channel (got {value!r})")
+    return tuple(_number(path, f"{field}[{i}]", v, low=-math.inf) for i, v in enumerate(value))
+
+
+def parse_sidecar(path: str | os.PathLike, model_path: str | os.PathLike | None = None) -> Sidecar:
+    """Read and check a sidecar; ``model_path`` is the file or folder it describes (found when None).
+
+    Raises
+    ------
+    ModelError
+        The JSON is unreadable, a field is missing or has the wrong type or value, or the model file is missing.
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(f"The sidecar {path} cannot be read ({exc.strerror or exc}).") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"The sidecar {path} is not valid JSON ({exc}).") from exc
+    if not isinstance(raw, dict):
+        raise ModelError(f"The sidecar {path} must hold a JSON object.")
+    fmt = raw.get("format")
+    if fmt not in LOADERS or fmt == "avlab":
+        raise _fail(path, "format", f"must be one of {', '.join(f for f in LOADERS if f != 'avlab')} (got {fmt!r})")
+    classes = raw.get("classes")
+    if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise _fail(path, "classes", f"must list at least 2 distinct class names (got {classes!r})")
+    video, audio = raw.get("video") or {}, raw.get("audio") or {}
+    for field, value in (("video", video), ("audio", audio)):
+        if not isinstance(value, dict):
+            raise _fail(path, field, f"must be an object (got {value!r})")
+    vspec = VideoPreprocessing(
+        num_frames=_number(path, "video.frames", video.get("frames", 8), whole=True),
+        size=_number(path, "video.size", video.get("size", 112), whole=True, low=1),
+        mean=_triple(path, "video.mean", video.get("mean"), KINETICS_MEAN),
+        std=_triple(path, "video.std", video.get("std"), KINETICS_STD))
+    if min(vspec.std) <= 0:
+        raise _fail(path, "video.std", f"must be positive (got {list(vspec.std)})")
+    aspec = AudioPreprocessing(sr=_number(path, "audio.sample_rate", audio.get("sample_rate", 16_000), whole=True),
+                               seconds=_number(path, "audio.seconds", audio.get("seconds", 5.0)))
+    outputs = raw.get("outputs", ["fused"])
+    if outputs not in OUTPUTS:
+        raise _fail(path, "outputs", f'must be ["fused"] or ["audio", "video", "fused"] (got {outputs!r})')
+    target = Path(model_path) if model_path is not None else _model_file(path, raw, fmt)
+    if not target.exists():
+        raise _fail(path, "file", f"names {target}, which does not exist")
+    name = raw.get("name") or (target.name if target.is_dir() else
+                               path.parent.name if path.name == SIDECAR else target.stem)
+    return Sidecar(path, target, fmt, tuple(classes), vspec, aspec, tuple(outputs), str(name), raw)
+
+
+def _model_file(sidecar: Path, raw: dict, fmt: str) -> Path:
+    """The file a sidecar describes: its ``file`` field, else the model file beside it."""
+    folder = sidecar.parent
+    if raw.get("file"):
+        return folder / str(raw["file"])
+    if fmt in ("python", "zero-shot"):
+        return folder
+    suffixes = MODEL_SUFFIXES[fmt]
+    if sidecar.name.endswith(SIDECAR_SUFFIX):  # model.avlab.json -> model.pt (any suffix of the format)
+        stem = sidecar.name[: -len(SIDECAR_SUFFIX)]
+        for suffix in suffixes:
+            if (folder / (stem + suffix)).exists():
+                return folder / (stem + suffix)
+        return folder / (stem + suffixes[0])
+    found = sorted(p for p in folder.iterdir() if p.suffix in suffixes)
+    if len(found) != 1:
+        raise _fail(sidecar, "file", f"is needed: the folder holds {len(found)} {'/'.join(suffixes)} files")
+    return found[0]
+
+
+def find_sidecar(spec: Path) -> Path | None:
+    """The sidecar of a model file or folder, or None."""
+    if spec.name.endswith(SIDECAR_SUFFIX) or spec.name == SIDECAR:
+        return spec
+    if spec.is_dir():
+        return spec / SIDECAR if (spec / SIDECAR).is_file() else None
+    for candidate in (spec.with_name(spec.name + SIDECAR_SUFFIX), spec.with_name(spec.stem + SIDECAR_SUFFIX)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# ----------------------------------------------------------------------------- models called as model(video, audio)
+
+class CallableModel(AVClassifier):
+    """A model called whole as ``fn(video, audio)`` (TorchScript, torch.export, ONNX, a python module).
+
+    ``fn`` returns fused logits (B, K), or (audio, video, fused) logits when the
+    sidecar's ``outputs`` lists three; heads it lacks are ablations.
+    """
+
+    def __init__(self, fn: Callable, sidecar: Sidecar, *, fingerprint: str, to_device: Callable | None = None):
+        self.fn, self.sidecar, self.to_device = fn, sidecar, to_device
+        self.format, self.name, self.source = sidecar.format, sidecar.name, sidecar.model_path
+        self.classes, self.video, self.audio = sidecar.classes, sidecar.video, sidecar.audio
+        self.native_heads = frozenset(sidecar.outputs)
+        self.fingerprint = fingerprint
+
+    def to(self, device) -> "CallableModel":
+        if self.to_device is not None:
+            self.to_device(torch.device(device))
+        return super().to(device)
+
+    def run(self, video, audio, video_mask, audio_mask) -> dict[str, torch.Tensor]:
+        where = self.sidecar.model_path.name
+        try:
+            out = self.fn(video, audio)
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of user code becomes one sentence
+            raise ModelError(f"The model {where} raised {type(exc).__name__} when called as model(video, audio) "
+                             f"with video {tuple(video.shape)} and audio {tuple(audio.shape)}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}") from exc
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        if len(outs) != len(self.sidecar.outputs):
+            raise self.sidecar.fail("outputs", f"lists {len(self.sidecar.outputs)} output(s) but {where} returned "
+                                               f"{len(outs)}")
+        b, k = video.shape[0], len(self.classes)
+        result = {}
+        for head, t in zip(self.sidecar.outputs, outs):
+            t = torch.as_tensor(t)
+            if tuple(t.shape) != (b, k):
+                raise self.sidecar.fail("classes", f"lists {k} classes but the {head} logits of {where} have shape "
+                                                   f"{tuple(t.shape)} for a batch of {b} (expected ({b}, {k}))")
+            result[head] = t.float()
+        return result
+
+
+def _torchscript(sidecar: Sidecar, device: torch.device) -> AVClassifier:
+    try:
+        module = torch.jit.load(str(sidecar.model_path), map_location=device).eval()
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise sidecar.fail("file", f"names {sidecar.model_path}, which is not a TorchScript model ({_first(exc)})")
+    return CallableModel(module, sidecar, fingerprint=content_hash(sidecar.model_path),
+                         to_device=lambda d: module.to(d))
+
+
+def _torch_export(sidecar: Sidecar, device: torch.device) -> AVClassifier:
+    try:
+        program = torch.export.load(str(sidecar.model_path))
+    except Exception as exc:  # noqa: BLE001 - torch.export.load raises many kinds
+        raise sidecar.fail("file", f"names {sidecar.model_path}, which is not a torch.export program "
+                                   f"({type(exc).__name__}: {_first(exc)})") from exc
+    module = program.module()
+    if device.type != "cpu":
+        module = module.to(device)
+    return CallableModel(module, sidecar, fingerprint=content_hash(sidecar.model_path))
+
+
+def _onnx(sidecar: Sidecar, device: torch.device) -> AVClassifier:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ModelError("ONNX models need onnxruntime: pip install -r requirements.txt.") from exc
+    providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda"
+                 else ["CPUExecutionProvider"])
+    providers = [p for p in providers if p in ort.get_available_providers()] or ["CPUExecutionProvider"]
+    try:
+        session = ort.InferenceSession(str(sidecar.model_path), providers=providers)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise sidecar.fail("file", f"names {sidecar.model_path}, which onnxruntime cannot load ({_first(exc)})") from exc
+    names = [i.name for i in session.get_inputs()]
+    if sorted(names) != ["audio", "video"]:
+        raise sidecar.fail("file", f"names an ONNX model whose inputs are {names}; avlab feeds two inputs named "
+                                   f"'video' and 'audio'")
+
+    def call(video: torch.Tensor, audio: torch.Tensor):
+        outs = session.run(None, {"video": video.detach().float().cpu().numpy(),
+                                  "audio": audio.detach().float().cpu().numpy()})
+        return tuple(torch.from_numpy(o) for o in outs[: len(sidecar.outputs)])
+
+    return CallableModel(call, sidecar, fingerprint=content_hash(sidecar.model_path))
+
+
+def _python(sidecar: Sidecar, device: torch.device) -> AVClassifier:
+    entry = sidecar.raw.get("entry")
+    if not isinstance(entry, str) or ":" not in entry:
+        raise sidecar.fail("entry", f'must be "FILE.py:FUNCTION" (got {entry!r})')
+    file, _, function = entry.partition(":")
+    base = sidecar.path.parent
+    source = (base / file).resolve()
+    if not source.is_file():
+        raise sidecar.fail("entry", f"names {source}, which does not exist")
+    spec = importlib.util.spec_from_file_location(f"avlab_user_model_{content_hash(source)}", source)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        build = getattr(module, function)
+    except AttributeError:
+        raise sidecar.fail("entry", f"names {function}, which {source.name} does not define") from None
+    except Exception as exc:  # noqa: BLE001 - user code
+        raise sidecar.fail("entry", f"names {source.name}, which raised {type(exc).__name__} on import: "
+                                    f"{_first(exc)}") from exc
+    try:
+        built = build(dict(sidecar.raw))
+    except Exception as exc:  # noqa: BLE001 - user code
+        raise sidecar.fail("entry", f"names {entry}, which raised {type(exc).__name__}: {_first(exc)}") from exc
+    fingerprint = content_hash(source, *(p for p in [sidecar.model_path] if p.is_file()))
+    if isinstance(built, AVClassifier):
+        built.format, built.source = "python", sidecar.path
+        if not built.classes:
+            built.classes = sidecar.classes
+        built.name = built.name if built.name != "model" else sidecar.name
+        built.fingerprint = built.fingerprint or fingerprint
+        return built
+    if not callable(built):
+        raise sidecar.fail("entry", f"names {entry}, which returned a {type(built).__name__}: it must return an "
+                                    f"AVClassifier or a callable model(video, audio)")
+    if isinstance(built, torch.nn.Module):
+        built.eval().to(device)
+    return CallableModel(built, sidecar, fingerprint=fingerprint,
+                         to_device=(lambda d: built.to(d)) if isinstance(built, torch.nn.Module) else None)
+
+
+def _zero_shot(sidecar: Sidecar, device: torch.device) -> AVClassifier:
+    from core.models.zero_shot import load_zero_shot
+
+    return load_zero_shot(sidecar, device)
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+LOADERS: dict[str, Callable[[Sidecar, torch.device], AVClassifier]] = {
+    "avlab": None,  # a checkpoint folder: no sidecar (see load_model)
+    "torchscript": _torchscript,
+    "torch-export": _torch_export,
+    "onnx": _onnx,
+    "python": _python,
+    "zero-shot": _zero_shot,
+}
+
+
+# ----------------------------------------------------------------------------- entry points
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` (the GPU when there is one, else the CPU), ``cpu``, ``cuda[:N]`` or ``mps``; raises ModelError."""
+    name = str(device or "auto")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(name)
+    except RuntimeError:
+        raise ModelError(f"'{name}' is not a device; use auto, cpu, cuda or mps.") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError("--device cuda was asked for, but this machine has no CUDA GPU; use auto or cpu.")
+    if chosen.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ModelError("--device mps was asked for, but this machine has no Apple GPU; use auto or cpu.")
+    if chosen.type not in ("cpu", "cuda", "mps"):
+        raise ModelError(f"'{name}' is not a device avlab runs on; use auto, cpu, cuda or mps.")
+    return chosen
+
+
+def is_checkpoint(path: Path) -> bool:
+    return path.is_dir() and (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+
+
+def load_model(spec: str | os.PathLike | None = None, *, device: str | torch.device | None = "auto") -> AVClassifier:
+    """Load a model SPEC (checkpoint folder, model file or folder with a sidecar; None: the shipped default).
+
+    Raises
+    ------
+    ModelError
+        One sentence naming the file and the field.
+    """
+    from core.models.builtin import AvlabModel
+
+    target = resolve_device(device)
+    path = Path(spec) if spec is not None else default_checkpoint()
+    if not path.exists():
+        raise ModelError(f"There is no model at {path}: give a checkpoint folder, a model file with a "
+                         f"{SIDECAR_SUFFIX} sidecar beside it, or a folder with {SIDECAR}.")
+    if is_checkpoint(path):
+        return AvlabModel.from_checkpoint(path).to(target)
+    sidecar_path = find_sidecar(path)
+    if sidecar_path is None:
+        if path.is_dir() and (path / CONFIG_FILE).is_file():
+            read_metadata(path)  # says what is wrong with the checkpoint
+            raise ModelError(f"The checkpoint {path} has no {WEIGHTS_FILE}; it is incomplete.")
+        raise ModelError(f"{path} has no sidecar: put a {path.stem}{SIDECAR_SUFFIX} beside it (or {SIDECAR} in the "
+                         f"folder) saying its format, classes and inputs; see the README, 'Use your own model'.")
+    model_path = None if sidecar_path == path or path.is_dir() else path
+    sidecar = parse_sidecar(sidecar_path, model_path)
+    return LOADERS[sidecar.format](sidecar, target).to(target)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a picker shows without loading weights."""
+
+    path: str
+    name: str
+    format: str
+    classes: tuple[str, ...]
+    native_heads: tuple[str, ...]
+    detail: str  # fusion or file name
+    accuracy: float | None  # fused test accuracy, where the model has one stored
+
+    @property
+    def title(self) -> str:
+        heads = ("all heads native" if len(self.native_heads) == 3 else
+                 f"{'/'.join(self.native_heads)} native, {'/'.join(h for h in HEADS if h not in self.native_heads)} "
+                 f"by ablation")
+        acc = "" if self.accuracy is None else f" · fused test acc. {self.accuracy:.1%}"
+        return f"{self.name} · {self.format} · {self.detail} · {len(self.classes)} classes · {heads}{acc}"
+
+
+def model_info(spec: str | os.PathLike) -> ModelInfo:
+    """A model's name, format, classes and native heads from its metadata (no weights read); raises ModelError."""
+    path = Path(spec)
+    if is_checkpoint(path):
+        meta = read_metadata(path)
+        acc = ((meta.get("metrics") or {}).get("test") or {}).get("fused", {}).get("accuracy")
+        return ModelInfo(str(path), path.name, "avlab", tuple(meta.get("classes") or ()), HEADS,
+                         str((meta.get("model") or {}).get("fusion", "?")), acc)
+    sidecar_path = find_sidecar(path)
+    if sidecar_path is None:
+        raise ModelError(f"{path} is neither an avlab checkpoint nor a model with a sidecar.")
+    car = parse_sidecar(sidecar_path, None if sidecar_path == path or path.is_dir() else path)
+    native = HEADS if car.format == "zero-shot" else car.outputs
+    return ModelInfo(str(path), car.name, car.format, car.classes, tuple(native), car.model_path.name, None)
+
+
+def find_models(root: str | os.PathLike, *, depth: int = 3) -> tuple[list[ModelInfo], list[str]]:
+    """Every model under ``root`` (checkpoint folders, sidecars), and one sentence per broken one."""
+    root = Path(root)
+    found, problems, seen = [], [], set()
+    if not root.is_dir():
+        return [], [f"{root} is not a folder."]
+    candidates = [root] + [p for p in sorted(root.rglob("*")) if len(p.relative_to(root).parts) <= depth]
+    for p in candidates:
+        spec = None
+        if p.is_dir() and (is_checkpoint(p) or (p / SIDECAR).is_file()):
+            spec = p
+        elif p.is_file() and p.name.endswith(SIDECAR_SUFFIX):
+            spec = p
+        if spec is None or any(parent in seen for parent in spec.parents):
+            continue
+        try:
+            found.append(model_info(spec))
+            if spec.is_dir():
+                seen.add(spec)
+        except ModelError as exc:
+            problems.append(str(exc))
+    return found, problems
+
+
+__all__ = ["CHECKPOINTS", "SIDECAR", "SIDECAR_SUFFIX", "LOADERS", "Sidecar", "CallableModel", "ModelInfo",
+           "default_checkpoint", "parse_sidecar", "find_sidecar", "load_model", "model_info", "find_models",
+           "resolve_device", "is_checkpoint"]
