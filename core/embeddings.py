@@ -20,10 +20,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from core.corruptions import apply_many
 from core.datasets import Sample
-from core.inference import HEADS, WINDOW_S, Predictor
-from core.media import load_clip, pad_clip
+from core.inference import HEADS, Predictor, clip_batches, default_workers
 
 METHODS = ("umap", "tsne", "pca")
 METHOD_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
@@ -80,7 +78,8 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     predictor : core.inference.Predictor
     samples : sequence of core.datasets.Sample (single-label clips)
     corruption : (name, severity), optional
-        Applied to every clip with ``apply_many(clip, [corruption], seed=seed)``.
+        Applied to every clip with ``apply_many(clip, [corruption], seed=clip_seed(seed, path))``, the one
+        seeding rule, so a corrupted point is the clip the Lab shows for that seed.
     batch_size : int
         Clips per forward pass.
     progress : callable ``(done, total)``, optional
@@ -88,15 +87,13 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     started = time.perf_counter()
     steps = [tuple(corruption)] if corruption else []
     parts: list = []
-    for start in range(0, len(samples), batch_size):
-        clips = []
-        for s in samples[start:start + batch_size]:
-            clip = load_clip(s.path)
-            clip = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
-            clips.append(apply_many(clip, steps, seed=seed) if steps else clip)
+    done = 0
+    for clips in clip_batches([s.path for s in samples], steps=steps, seed=seed, batch_size=batch_size,
+                              workers=default_workers(predictor.model)):
         parts += predictor.predict_batch(clips)
+        done += len(clips)
         if progress is not None:
-            progress(min(start + batch_size, len(samples)), len(samples))
+            progress(done, len(samples))
     if not parts:
         raise ValueError("There are no clips to embed.")
     native = all(k in parts[0].embeddings for k in HEADS)

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core import corruptions
 from core.datasets import Dataset, DatasetError, load_dataset
-from core.inference import HEADS, Predictor
+from core.inference import HEADS, Predictor, clip_batches, default_workers
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata
@@ -45,12 +45,14 @@ def parse_corruption(text: str) -> tuple[str, int]:
 
 
 def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
-             corrupt: list[tuple[str, int]] = (), seed: int = 0) -> dict:
+             corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> dict:
     """Per-head reports over the data set's single-label clips (timeline clips are left out).
 
-    ``corrupt`` applies those corruptions to every clip (seeded per clip) before predicting. Clips whose
+    ``corrupt`` applies those corruptions to every clip before predicting, seeded by the one rule
+    (:func:`core.corruptions.clip_seed` of ``seed`` and the clip's file name), as sweeps do. Clips whose
     label the model does not know are not scored (a model cannot be right about a class it lacks): they
-    are counted per label in ``unknown_labels``.
+    are counted per label in ``unknown_labels``. ``workers``: DataLoader processes that decode and
+    corrupt (None: :func:`core.inference.default_workers`, none on the CPU).
 
     Raises
     ------
@@ -69,11 +71,10 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     index = {c: i for i, c in enumerate(predictor.classes)}
     probs = {h: [] for h in HEADS}
     started = time.perf_counter()
-    for i in tqdm(range(0, len(samples), batch_size), desc="evaluate", disable=not progress, file=sys.stderr):
-        chunk = samples[i:i + batch_size]
-        clips = [_decoded(s.path, s.path.stat().st_mtime) for s in chunk]
-        if corrupt:
-            clips = [corruptions.apply_many(c, list(corrupt), seed=seed + i + j) for j, c in enumerate(clips)]
+    workers = default_workers(predictor.model) if workers is None else workers
+    batches = clip_batches([s.path for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
+                           workers=workers, decode=lambda p: _decoded(p, p.stat().st_mtime))
+    for clips in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
         for pred in predictor.predict_batch(clips):
             for h in HEADS:
                 probs[h].append(pred.probs[h])
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corruption", action="append", default=[], metavar="NAME[:SEVERITY]",
                         help="corrupt every clip first (repeat to stack), e.g. mute or gaussian_blur:5")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corruptions")
+    parser.add_argument("--workers", type=int, help="processes that decode and corrupt (default: 0 on the CPU, "
+                                                     "up to 4 with a GPU)")
     parser.add_argument("--card", action="store_true", help="write the checkpoint's MODEL_CARD.md (clean data only)")
     args = parser.parse_args(argv)
     try:
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--card writes the model card of an avlab checkpoint folder; this model is a "
                              f"{predictor.model.format} model.")
         result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
-                          corrupt=corrupt, seed=args.seed)
+                          corrupt=corrupt, seed=args.seed, workers=args.workers)
         if args.card:
             write_card(predictor.model.source, result, args.data, args.split)
     except (MediaError, ModelError, DatasetError, ValueError) as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.corruptions import FRAMEWISE  # noqa: F401 - importable from here, as before
 from core.corruptions import get as get_corruption
 from core.media import Clip, pad_clip, sliding_windows
 from core.models import (
@@ -31,13 +32,6 @@ from core.models import (
 from core.models.preprocessing import sample_indices
 
 WINDOW_S = 5.0
-# Video corruptions that treat each frame alone and draw no random numbers: applied to just the
-# frames the encoder samples (8 of 80) they give exactly the same input, ~10x sooner.
-# tests/app/test_branches.py checks that for every name here.
-FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate",
-                       "video_off"})
-
-
 @dataclass(frozen=True)
 class Prediction:
     """Class probabilities of each head for one clip (or window).
@@ -332,6 +326,41 @@ def _concat_tokens(parts: list[np.ndarray]) -> np.ndarray:
                            np.pad(p, ((0, 0), (0, length - p.shape[1]), *[(0, 0)] * (p.ndim - 2))) for p in parts])
 
 
+class ClipSet(torch.utils.data.Dataset):
+    """Clips decoded (and corrupted by the one seeding rule) on demand: the dataset of :func:`clip_batches`."""
+
+    def __init__(self, paths, steps=(), seed: int = 0, decode=None):
+        from core.media import load_clip
+
+        self.paths, self.steps, self.seed, self.decode = list(paths), list(steps), seed, decode or load_clip
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> Clip:
+        from core.corruptions import apply_many, clip_seed
+
+        clip = self.decode(self.paths[i])
+        clip = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
+        return apply_many(clip, self.steps, seed=clip_seed(self.seed, self.paths[i])) if self.steps else clip
+
+
+def default_workers(model: AVClassifier) -> int:
+    """DataLoader workers that decode and corrupt: none on the CPU (they would compete with the model for the
+    cores), up to 4 when the model runs on a GPU, so the GPU is fed."""
+    import os
+
+    return 0 if model.device.type == "cpu" else min(4, os.cpu_count() or 1)
+
+
+def clip_batches(paths, *, steps=(), seed: int = 0, batch_size: int = 16, workers: int = 0, decode=None):
+    """Lists of decoded clips (padded to one window; corrupted with ``steps`` seeded by
+    :func:`core.corruptions.clip_seed`), decoded in ``workers`` DataLoader worker processes (0: in this one)."""
+    data = ClipSet(paths, steps, seed, decode)
+    return torch.utils.data.DataLoader(data, batch_size=batch_size, num_workers=workers, collate_fn=list,
+                                       shuffle=False, persistent_workers=False)
+
+
 def split_steps(steps) -> tuple[tuple, tuple]:
     """The corruption steps that touch the audio, and those that touch the video (order kept)."""
     audio = tuple((n, s) for n, s in steps if get_corruption(n).modality in ("audio", "audiovisual"))
@@ -341,4 +370,4 @@ def split_steps(steps) -> tuple[tuple, tuple]:
 
 __all__ = ["HEADS", "WINDOW_S", "CHECKPOINTS", "FRAMEWISE", "default_checkpoint", "Prediction", "WindowPrediction",
            "ClipPrediction", "Branch", "Predictor", "inputs", "encode", "heads", "predictions", "limited_threads",
-           "windows", "mean_prediction", "split_steps"]
+           "windows", "mean_prediction", "split_steps", "ClipSet", "clip_batches", "default_workers"]

@@ -8,9 +8,9 @@ import numpy as np
 import streamlit as st
 
 from core import representations
-from core.corruptions import apply_many
+from core.corruptions import FRAME_LOCAL, FRAMEWISE, apply_many, clip_seed
 from core.corruptions import get as get_corruption
-from core.inference import FRAMEWISE, Branch, ClipPrediction, split_steps
+from core.inference import Branch, ClipPrediction, split_steps
 from core.media import Clip, clip_to_mp4_bytes, load_clip
 from ui.models import ModelChoice, predictor
 from ui.session import ClipRef
@@ -37,7 +37,7 @@ def corrupted_audio(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np
     clip = decoded(clip_key, _ref)
     if not steps:
         return clip.audio
-    return apply_many(clip, list(steps), seed=seed).audio
+    return apply_many(clip, list(steps), seed=clip_seed(seed, _ref.name)).audio
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -46,7 +46,7 @@ def corrupted_frames(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> n
     clip = decoded(clip_key, _ref)
     if not steps:
         return clip.frames
-    return apply_many(clip, list(steps), seed=seed).frames
+    return apply_many(clip, list(steps), seed=clip_seed(seed, _ref.name)).frames
 
 
 def corrupted(ref: ClipRef, steps: Steps = (), seed: int = 0) -> Clip:
@@ -67,8 +67,10 @@ def branch(ckpt_key: str, clip_key: str, modality: str, steps: Steps, seed: int,
     model = predictor(ckpt_key, _ckpt_path)
     if modality == "audio":
         clip = clip.replace(audio=corrupted_audio(clip_key, steps, seed, _ref))
-    elif steps and all(n in FRAMEWISE for n, _ in steps) and (view := model.sampled_view(clip)) is not None:
-        clip = view.replace(frames=apply_many(view, list(steps), seed=seed).frames)  # exact, 10x less work
+    elif steps and all(n in FRAMEWISE or n in FRAME_LOCAL for n, _ in steps) and \
+            (view := model.sampled_view(clip)) is not None:
+        # the frames the model samples, corrupted as a sweep corrupts them (exact for FRAMEWISE), 10x less work
+        clip = view.replace(frames=apply_many(view, list(steps), seed=clip_seed(seed, _ref.name)).frames)
     else:
         clip = clip.replace(frames=corrupted_frames(clip_key, steps, seed, _ref))
     return model.encode_branch(clip, modality, window=window, stride=stride)

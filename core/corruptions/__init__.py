@@ -26,8 +26,10 @@ Example
 from __future__ import annotations
 
 import inspect
+import os
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
@@ -253,6 +255,33 @@ def label(name: str) -> str:
     return words
 
 
+# Video corruptions that change each frame on its own (clip-level draws, such as fog's map, the
+# occlusion patch or the motion angle, come first and do not depend on the frame count), so
+# corrupting only the frames a model samples gives the frames it would see. Noise and av_rain's
+# streaks are drawn per frame: a different but equally distributed realisation. smoke drifts by a
+# fixed number of pixels per frame, so on the sampled frames it drifts ten times slower; its
+# per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
+# video_off) and av_desync always get the whole clip.
+FRAME_LOCAL = frozenset({
+    "gaussian_noise", "shot_noise", "impulse_noise", "gaussian_blur", "defocus_blur", "motion_blur", "zoom_blur",
+    "fog", "brightness", "contrast", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
+})
+# Those that also draw no random numbers: on the sampled frames they give exactly the frames the model
+# would sample from the corrupted clip (tests/app/test_branches.py checks every name here).
+FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate",
+                       "video_off"})
+
+
+def clip_seed(seed: int, clip: str | os.PathLike) -> int:
+    """The one seeding rule of a corrupted clip: from the experiment seed and the clip's file name.
+
+    Sweeps, ``core.evaluate``, embeddings and the Lab all corrupt a clip with
+    ``apply_many(clip, steps, seed=clip_seed(seed, path))`` (each step then draws from
+    :func:`rng_for`), so the Robustness drill-down reopens exactly the input that was scored.
+    """
+    return int(np.random.SeedSequence([int(seed), zlib.crc32(Path(clip).name.encode())]).generate_state(1)[0])
+
+
 def rng_for(name: str, *, seed: int, occurrence: int = 0) -> np.random.Generator:
     """The generator ``apply_many`` uses for a step: from the seed, the name and its repeat count only."""
     return np.random.default_rng([int(seed), zlib.crc32(name.encode()), int(occurrence)])
@@ -279,5 +308,6 @@ def apply_many(clip: Clip, steps: Sequence[tuple[str, int]], *, seed: int) -> Cl
     return clip
 
 
-__all__ = ["Corruption", "REGISTRY", "EVERYDAY", "MODALITIES", "SEVERITIES", "apply", "apply_many",
+__all__ = ["Corruption", "REGISTRY", "EVERYDAY", "MODALITIES", "SEVERITIES", "FRAME_LOCAL", "FRAMEWISE", "clip_seed",
+           "apply", "apply_many",
            "check_severity", "get", "label", "names", "register", "rng_for", "table", "single_level"]

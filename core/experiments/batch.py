@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +17,8 @@ import torch
 
 from core import corruptions
 from core.datasets import Sample, load_dataset
-from core.experiments.config import FRAME_LOCAL, ExperimentConfig, ExperimentError
+from core.corruptions import FRAME_LOCAL
+from core.experiments.config import ExperimentConfig, ExperimentError
 from core.inference import inputs
 from core.media import Clip
 from core.models import AVClassifier, ModelError, default_checkpoint, load_model
@@ -100,8 +100,9 @@ def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]
 class Batch:
     """Decoded clips of one batch, the frames each checkpoint samples, and their clean encodings."""
 
-    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel]):
+    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel], paths: list[Path]):
         self.clips = clips
+        self.paths = paths  # the clips' files: their names seed the corruptions (corruptions.clip_seed)
         self.indices_in_data = indices
         counts = sorted({ck.num_frames for ck in checkpoints})
         # per clip: indices into the full clip of each frame count, and their union (the "seen" frames)
@@ -133,9 +134,9 @@ def view_inputs(batch: Batch, model: AVClassifier, modality: str, view: list[Cli
 def corrupt_view(batch: Batch, name: str, severity: int, config: ExperimentConfig):
     """The corrupted view of a batch and whether it holds only the sampled frames."""
     c = corruptions.get(name)
-    seed, indices = config.seed, batch.indices_in_data
     seen = config.frames == "seen" and name in FRAME_LOCAL
     source = batch.seen if seen else batch.clips
-    out = [c.apply(clip, severity, rng=np.random.default_rng([seed, i, zlib.crc32(name.encode()), severity]))
-           for clip, i in zip(source, indices)]
+    # the one seeding rule, as apply_many(clip, [(name, severity)], seed=clip_seed(seed, path)) draws it
+    out = [c.apply(clip, severity, rng=corruptions.rng_for(name, seed=corruptions.clip_seed(config.seed, path)))
+           for clip, path in zip(source, batch.paths)]
     return out, seen

@@ -11,20 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import corruptions
-from core.corruptions import SEVERITIES
+from core.corruptions import FRAME_LOCAL, SEVERITIES  # noqa: F401 - FRAME_LOCAL importable from here, as before
 
 FRAME_MODES = ("seen", "all")
-# Video corruptions that change each frame on its own (clip-level draws, such as fog's map, the
-# occlusion patch or the motion angle, come first and do not depend on the frame count), so
-# corrupting only the sampled frames gives the frames the model would see. Noise and av_rain's
-# streaks are drawn per frame: a different but equally distributed realisation. smoke drifts by a
-# fixed number of pixels per frame, so on the sampled frames it drifts ten times slower; its
-# per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
-# video_off) and av_desync always get the whole clip.
-FRAME_LOCAL = frozenset({
-    "gaussian_noise", "shot_noise", "impulse_noise", "gaussian_blur", "defocus_blur", "motion_blur", "zoom_blur",
-    "fog", "brightness", "contrast", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
-})
 
 
 class ExperimentError(ValueError):

@@ -110,7 +110,8 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
                        for c, s, m in conditions]
             pending = [p for p in pending if p[3]]
             if pending:
-                batch = Batch([_decode(samples[i]) for i in indices], indices, checkpoints)
+                batch = Batch([_decode(samples[i]) for i in indices], indices, checkpoints,
+                              [samples[i].path for i in indices])
                 _run_batch(batch, pending, checkpoints, config, reuse, pool,
                            lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out), store)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.corruptions import apply_many
+from core.corruptions import apply_many, clip_seed
 from core.inference import FRAMEWISE, HEADS, Predictor, split_steps
 from core.media import load_clip
 
@@ -96,6 +96,28 @@ def test_a_blur_change_in_the_lab_equals_a_full_forward(checkpoint, sample_clip)
     info = choice(checkpoint, "blur")
     steps = (("gaussian_blur", 5), ("audio_gaussian_noise", 2))
     fast = analysis.predict(info, sample_ref(sample_clip), steps, seed=3).overall
-    full = Predictor.load(checkpoint).predict(apply_many(load_clip(sample_clip), list(steps), seed=3)).overall
+    full = Predictor.load(checkpoint).predict(
+        apply_many(load_clip(sample_clip), list(steps), seed=clip_seed(3, sample_clip))).overall
     for head in HEADS:
         np.testing.assert_allclose(fast.probs[head], full.probs[head], atol=1e-5)
+
+
+@pytest.mark.parametrize("condition", [("gaussian_noise", 3), ("audio_gaussian_noise", 4), ("fog", 2)])
+def test_the_lab_shows_exactly_the_probabilities_a_sweep_stored(checkpoint, tmp_path, condition):
+    """One seeding rule (corruptions.clip_seed): the drill-down reopens the input that was scored."""
+    import ui.analysis as analysis
+    from core.experiments import ExperimentConfig, run_experiment
+    from core.results import ResultsDB
+    from ui.session import sample_ref
+
+    name, severity = condition
+    eid = run_experiment(ExperimentConfig(checkpoints=[str(checkpoint)], data="sample_data", corruptions=[name],
+                                          severities=[severity], seed=7, limit=2), db=tmp_path / "r.db")
+    with ResultsDB(tmp_path / "r.db", create=False) as db:
+        rows = db.predictions(eid, condition=f"{name}:{severity}")
+    info = choice(checkpoint, f"sweep-{name}")
+    for path in rows["clip_path"].unique():
+        shown = analysis.predict(info, sample_ref(path), ((name, severity),), seed=7).overall
+        for head in HEADS:
+            (stored,) = rows[(rows["clip_path"] == path) & (rows["head"] == head)]["probs"]
+            np.testing.assert_allclose(shown.probs[head], stored, atol=1e-5, err_msg=f"{path} {head}")

@@ -53,7 +53,12 @@ def test_switching_checkpoint_predicts_with_the_other_one(two_checkpoints):
     at = app()
     box = at.selectbox(key="checkpoint")  # the sidebar picker, on the first page AppTest runs through app.py
     assert [o.split(" · ")[0] for o in box.options] == ["first", "second"]  # the default first
-    assert box.value == "first" and len(box.options[0].split(" · ")) == 3  # name · fusion · accuracy
+    name, fmt, fusion, classes, heads, accuracy = box.options[0].split(" · ")
+    assert (box.value, fmt, classes, heads) == ("first", "avlab", "7 classes", "all heads native")
+    from core.models import read_metadata
+
+    assert fusion == read_metadata(two_checkpoints / "first")["model"]["fusion"]
+    assert accuracy.startswith("fused test acc.")
     box.set_value("second").run()
     assert not at.exception and not errors(at)
     # AppTest runs a switched-to page without the frame, so carry the choice as the picker would.
@@ -61,7 +66,7 @@ def test_switching_checkpoint_predicts_with_the_other_one(two_checkpoints):
     at.session_state["checkpoint"] = "second"
     at.run()
     assert not at.exception and not errors(at)
-    assert any("checkpoint second" in c.value for c in at.caption)
+    assert any("model second" in c.value for c in at.caption)
     assert len(at.metric) == 3
 
 
@@ -107,7 +112,7 @@ def test_no_checkpoint_at_all_is_one_sentence(tmp_path, monkeypatch, sample_clip
 
     monkeypatch.setattr(ui.models, "CHECKPOINTS", tmp_path)
     at = app()
-    assert not at.exception and "No checkpoint was found" in at.warning[0].value
+    assert not at.exception and "No model was found" in at.warning[0].value
     at.switch_page(PAGE).run()
     assert not at.exception and not at.metric
-    assert errors(at) == ["No checkpoint is available, so there is nothing to predict with; train one first."]
+    assert errors(at) == ["No model is available, so there is nothing to predict with; train one first."]

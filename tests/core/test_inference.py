@@ -127,3 +127,41 @@ def test_evaluate_cli_json_on_the_sample_clips():
     assert set(out["accuracy"]) == {"audio", "video", "fused"}
     assert out["accuracy"]["fused"] >= 0.9
     assert len(out["heads"]["fused"]["confusion_matrix"]) == 7
+
+
+def test_the_shipped_checkpoints_predict_as_before_the_model_interface():
+    """Every shipped checkpoint gives, through the one inference path, the probabilities the code before the
+    model interface gave (stored in tests/core/data/golden_predictions.json) to 1e-5."""
+    from core.corruptions import apply_many
+    from core.media import load_clip
+
+    root = Path(__file__).resolve().parents[2]
+    golden = json.loads((root / "tests" / "core" / "data" / "golden_predictions.json").read_text())["predictions"]
+    assert len(golden) == 7
+    for name, clips in golden.items():
+        predictor = Predictor.load(root / "checkpoints" / name, device="cpu")
+        for clip_name, conditions in clips.items():
+            clip = load_clip(root / "sample_data" / "test" / clip_name)
+            views = {"clean": clip, "mute": apply_many(clip, [("mute", 1)], seed=0),
+                     "blur": apply_many(clip, [("gaussian_blur", 5)], seed=0)}
+            for tag, expected in conditions.items():
+                got = predictor.predict(views[tag]).overall
+                for head, probs in expected.items():
+                    actual = got.weights if head == "w" else got.probs[head]
+                    np.testing.assert_allclose(actual, probs, atol=1e-5, err_msg=f"{name} {clip_name} {tag} {head}")
+
+
+def test_decoding_in_dataloader_workers_gives_what_decoding_here_gives():
+    """clip_batches with worker processes: the same clips, in order, corrupted by the same seeding rule."""
+    from core.inference import clip_batches
+
+    paths = sorted((Path(__file__).resolve().parents[2] / "sample_data" / "test").glob("fan_*.mp4"))[:3]
+    steps = [("gaussian_noise", 3), ("audio_gaussian_noise", 2)]
+    here = [c for b in clip_batches(paths, steps=steps, seed=5, batch_size=2) for c in b]
+    there = [c for b in clip_batches(paths, steps=steps, seed=5, batch_size=2, workers=2) for c in b]
+    assert len(here) == len(there) == 3
+    for a, b in zip(here, there):
+        np.testing.assert_array_equal(a.frames, b.frames)
+        np.testing.assert_array_equal(a.audio, b.audio)
+    other = next(iter(clip_batches(paths[:1], steps=steps, seed=6)))[0]
+    assert not np.array_equal(other.frames, here[0].frames)  # the seed matters

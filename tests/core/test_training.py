@@ -129,7 +129,7 @@ def test_paper_configuration_builds_trains_and_predicts(tiny_data, tmp_path):
     out = train(_config(tiny_data, tmp_path, model=model, phase1_epochs=1, phase2_epochs=1, dtype="float16"),
                 log=lambda *_: None)
     predictor = Predictor.load(out)
-    assert predictor.model.config.video_encoder == "r3d_18"
+    assert predictor.model.model.config.video_encoder == "r3d_18" and predictor.model.format == "avlab"
     (pred,) = predictor.predict_batch([s_clip(load_dataset(tiny_data, split="test").samples[0])])
     assert set(pred.probs) == {"audio", "video", "fused"}
     assert all(np.isfinite(p).all() and abs(p.sum() - 1) < 1e-4 for p in pred.probs.values())
