@@ -144,6 +144,8 @@ def heads_note(choice: ModelChoice) -> str:
     """'' when every head is the model's own, else a sentence naming the ablated heads."""
     if not choice.ablated:
         return ""
-    return (f"{' and '.join(h.title() for h in choice.ablated)}-only "
-            f"{'heads are' if len(choice.ablated) > 1 else 'head is'} by ablation: {choice.name} has no such head, "
-            f"so it is the whole model fed the clip with the other modality zeroed and masked.")
+    names = " and ".join(f"{h}-only" for h in choice.ablated)
+    plural = len(choice.ablated) > 1
+    return (f"{names[0].upper() + names[1:]} {'heads are ablations' if plural else 'head is an ablation'}: "
+            f"{choice.name} has no such head{'s' if plural else ''}, so {'each' if plural else 'it'} is the whole "
+            f"model fed the clip with the other modality zeroed and masked.")

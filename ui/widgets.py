@@ -85,7 +85,7 @@ def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
 
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
     if pred.weights is None:
-        return "This fusion reports no modality weights."
+        return "This model reports no modality weights."
     now = f"audio {pred.weights[0]:.0%} · video {pred.weights[1]:.0%}"
     if before is None or before.weights is None:
         return f"Modality weights: {now}"

@@ -210,12 +210,23 @@ def test_a_branch_trained_with_confusable_classes_spreads_its_probability(tiny_d
 
 
 def test_a_bad_phase_one_repeat_is_refused_before_decoding(tiny_data, tmp_path, monkeypatch):
-    import core.training as training
+    import core.training.run as run
 
     def no_decoding(*_args, **_kwargs):
         raise AssertionError("decoded the data set before checking phase1_repeat")
 
-    monkeypatch.setattr(training, "_cached_examples", no_decoding)
+    monkeypatch.setattr(run, "cached_examples", no_decoding)
     for bad, message in (({"grey": 2}, "does not have"), ({"dark": 0}, "at least 1"), ([["dark", 2]], "must map")):
         with pytest.raises(ValueError, match=message):
             train(_config(tiny_data, tmp_path / "bad", phase1_repeat=bad), log=lambda *_: None)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the sentence on a machine without a GPU")
+def test_training_on_a_missing_gpu_is_one_sentence(tmp_path, capsys):
+    from core.training import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text("name: x\nmodel: {fusion: concat}\n")
+    assert main(["--config", str(config), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --device cuda was asked for, but this machine has no CUDA GPU; use auto or cpu."

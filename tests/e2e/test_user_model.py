@@ -33,8 +33,7 @@ def test_pick_a_torchscript_model_and_run_the_lab(browser, user_app):
     try:
         page.goto(user_app)
         wait_idle(page, timeout_ms=120_000)
-        sidebar = page.locator("[data-testid='stSidebar']")
-        sidebar.locator(".st-key-checkpoint [data-baseweb='select']").click()
+        page.get_by_role("combobox", name="Model").click()
         page.get_by_role("option", name="tiny · torchscript", exact=False).click()
         wait_idle(page)
         _go(page, "Corruption Lab")
@@ -42,7 +41,7 @@ def test_pick_a_torchscript_model_and_run_the_lab(browser, user_app):
         metrics = _metrics(page)
         assert "by ablation" in metrics[0] and "by ablation" in metrics[1] and "by ablation" not in metrics[2]
         assert page.get_by_text("model tiny").count() >= 1
-        _toggle(page, "Mute", "no input (uniform)")
+        _toggle(page, "Mute (microphone dead)", "Audio only (missing)")
         assert "no input (uniform)" in _metrics(page)[0]
         screenshot(page, "user_model_lab_muted")
     finally:
