@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import figures
-from core.results import CLEAN, ResultsDB, ResultsError, condition_label
+from core.results import CLEAN, HEADS, ResultsDB, ResultsError, condition_label
 
 # The everyday failures of the factory-av spec, as a stakeholder would name them.
 EVERYDAY = {"mute": "A microphone failure", "gaussian_blur": "A dirty lens", "defocus_blur": "An out-of-focus lens",
@@ -51,7 +51,7 @@ class Report:
 def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     """Fused head per checkpoint, best mPC first: clean accuracy, mPC, rPC, mCE, fusion gain, fallback gaps,
     and the single-modality heads' mPC for comparison."""
-    fusion = {c["name"]: c["fusion"] for c in experiment["checkpoints"]}
+    fusion = {c["name"]: c["fusion"] for c in experiment["checkpoints"]}  # the format for a model of another kind
     fused = summary[summary["head"] == "fused"].copy()
     for head in ("audio", "video"):
         fused[f"{head}_only_mpc"] = fused["checkpoint"].map(
@@ -192,6 +192,13 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
                 out.append(f"**Where the model looks:** with the {what} ({figures.condition_title(c)}) the audio "
                            f"weight goes from {_pct(w.loc[CLEAN, 'weight_audio'])} to {_pct(w.loc[c, 'weight_audio'])}"
                            f" (video {_pct(w.loc[CLEAN, 'weight_video'])} → {_pct(w.loc[c, 'weight_video'])}).")
+    for model in experiment["checkpoints"]:
+        ablated = [h for h in ("audio", "video") if h not in model.get("native_heads", HEADS)]
+        if ablated:
+            heads = " and ".join(f"{h}-only" for h in ablated)
+            out.append(f"**Heads by ablation:** {model['name']} ({model.get('format', 'avlab')}) has no {heads} "
+                       f"head of its own; those rows are the whole model fed the clip with the other modality "
+                       f"zeroed and masked, so they measure the model without a sense, not a separate head.")
     out.append(f"**How precise this is:** every accuracy comes from {n} clips, so one clip moves it by "
                f"{100 / max(n, 1):.1f} points; smaller differences are noise.")
     if not experiment.get("complete", True):

@@ -67,18 +67,19 @@ def load_models(specs: Sequence[str], *, device: str = "auto") -> list[SweepMode
     return out
 
 
-def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> list[Sample]:
-    """The single-label clips of the sweep; a label no model knows stops it with a sentence naming the labels."""
-    samples = list(load_dataset(config.data, split=config.split).standard().samples)[: config.limit]
-    if not samples:
+def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> tuple[list[Sample], dict[str, int]]:
+    """The single-label clips of the sweep whose label every model knows, and per other label the number of
+    clips left out (a model cannot be right about a class it lacks; they are not counted wrong)."""
+    every = list(load_dataset(config.data, split=config.split).standard().samples)
+    if not every:
         raise ExperimentError(f"The data set at '{config.data}' has no single-label clips to sweep.")
-    for ck in checkpoints:
-        unknown = sorted({s.label for s in samples} - set(ck.classes))
-        if unknown:
-            raise ExperimentError(f"The data set has labels model '{ck.name}' does not know: {', '.join(unknown)} "
-                                  f"(its classes: {', '.join(ck.classes)}); point --data at a data set of its "
-                                  f"classes.")
-    return samples
+    known = set.intersection(*(set(ck.classes) for ck in checkpoints))
+    samples = [s for s in every if s.label in known][: config.limit]
+    skipped = {label: sum(s.label == label for s in every) for label in sorted({s.label for s in every} - known)}
+    if not samples:
+        raise ExperimentError(f"None of the data set's labels ({', '.join(skipped)}) is a class of every model "
+                              f"swept; point --data at a data set of their classes.")
+    return samples, skipped
 
 
 def sweep_conditions(config: ExperimentConfig) -> list[tuple[str, int, str]]:

@@ -73,7 +73,7 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
 @torch.inference_mode()
 def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool, device: str) -> int:
     checkpoints = load_models(config.checkpoints, device=device)
-    samples = sweep_samples(config, checkpoints)
+    samples, skipped = sweep_samples(config, checkpoints)
     conditions = sweep_conditions(config)
     stored = {**config.to_dict(), "checkpoints": [str(c.path) for c in checkpoints],
               "corruptions": list(config.corruptions or corruptions.names()),
@@ -89,7 +89,9 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
     labels = [[ck.classes.index(s.label) for s in samples] for ck in checkpoints]
     total = len(checkpoints) * len(conditions) * len(samples)
     count = sum(len(v) for v in done.values())
-    progress(count, total, f"experiment {eid}: {count} of {total} clip-conditions already stored")
+    left_out = "".join(f"; {n} clip(s) labelled '{label}' left out (not a class of every model)"
+                       for label, n in skipped.items())
+    progress(count, total, f"experiment {eid}: {count} of {total} clip-conditions already stored{left_out}")
     clock = [time.perf_counter()]
 
     def store(corruption: str, severity: int, indices: list[int], rows: list[tuple], n: int) -> None:

@@ -9,9 +9,10 @@ Predictions go through :mod:`core.inference` (the one inference path); the
 """
 from core.models.interface import HEADS, MODALITIES, AVClassifier, Encoded, ModelError, Outputs, content_hash
 from core.models.loaders import (
-    CHECKPOINTS, LOADERS, SIDECAR, SIDECAR_SUFFIX, ModelInfo, default_checkpoint, find_models, is_checkpoint,
-    load_model, model_info, parse_sidecar, resolve_device,
+    CHECKPOINTS, LOADERS, ModelInfo, default_checkpoint, find_models, is_checkpoint, load_model, model_info,
+    resolve_device,
 )
+from core.models.sidecar import SIDECAR, SIDECAR_SUFFIX, parse_sidecar
 from core.models.builtin import AvlabModel
 from core.models.checkpoint import (
     CheckpointError, LoadedCheckpoint, load_checkpoint, read_metadata, save_checkpoint, update_metadata,

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from core.models.fusion import AVModel, ModelConfig
 from core.models.interface import ModelError
 
 FORMAT_VERSION = 1
@@ -106,8 +107,6 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     """Rebuild the model from a checkpoint folder; float32, eval mode."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
-
-    from core.models.fusion import AVModel, ModelConfig
 
     folder = Path(path)
     meta = read_metadata(folder)

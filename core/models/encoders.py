@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.models.interface import ModelError
 from core.models.preprocessing import (
     IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, LOG_MEL, AudioPreprocessing, VideoPreprocessing,
 )
@@ -78,11 +79,9 @@ def encoder_preprocessing(name: str, **kwargs):
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a local state-dict file (``.safetensors``, or a ``torch.save`` file read with ``weights_only``)."""
-    from core.models.checkpoint import CheckpointError
-
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"The pretrained weights file {path} does not exist; give a local file path.")
+        raise ModelError(f"The pretrained weights file {path} does not exist; give a local file path.")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -90,22 +89,20 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # any reader failure means the same thing to the user
-        raise CheckpointError(f"The pretrained weights file {path} could not be read ({exc}).") from exc
+        raise ModelError(f"The pretrained weights file {path} could not be read ({exc}).") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise CheckpointError(f"The pretrained weights file {path} does not hold a state dict.")
+        raise ModelError(f"The pretrained weights file {path} does not hold a state dict.")
     return state
 
 
 def _load_backbone(net: nn.Module, path: str | Path, *, drop_prefixes: tuple[str, ...] = ("fc.",)) -> None:
     """Load a torchvision state dict into ``net`` whose classifier was removed."""
-    from core.models.checkpoint import CheckpointError
-
     state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith(drop_prefixes)}
     result = net.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(
+        raise ModelError(
             f"The pretrained weights in {path} do not fit this network: "
             f"{len(result.missing_keys)} missing (e.g. {result.missing_keys[:3]}), "
             f"{len(result.unexpected_keys)} unexpected (e.g. {result.unexpected_keys[:3]}).")
@@ -322,13 +319,11 @@ class Wav2Vec2Encoder(Encoder):
         if size not in ("small", "base"):
             raise ValueError(f"wav2vec2 size must be 'small' or 'base', not {size!r}.")
         if pretrained_path:
-            from core.models.checkpoint import CheckpointError
-
             try:
                 model = Wav2Vec2Model.from_pretrained(str(pretrained_path), local_files_only=True)
             except (OSError, ValueError) as exc:
-                raise CheckpointError(f"No wav2vec2 model could be loaded from the local folder "
-                                      f"{pretrained_path} ({exc}).") from exc
+                raise ModelError(f"No wav2vec2 model could be loaded from the local folder "
+                                 f"{pretrained_path} ({exc}).") from exc
         else:
             overrides = {**(WAV2VEC2_SMALL if size == "small" else {}), **(config or {})}
             model = Wav2Vec2Model(Wav2Vec2Config(**overrides))

@@ -61,6 +61,12 @@ class ModelConfig:
     def __hash__(self) -> int:
         return hash(repr(self.to_dict()))
 
+    @property
+    def preprocessing(self) -> tuple[VideoPreprocessing, AudioPreprocessing]:
+        """(video, audio) preprocessing its encoders declare, without building them."""
+        return (encoder_preprocessing(self.video_encoder, **self.video_kwargs),
+                encoder_preprocessing(self.audio_encoder, **self.audio_kwargs))
+
     def to_dict(self) -> dict:
         return {f.name: (dict(getattr(self, f.name)) if f.name.endswith("kwargs") else getattr(self, f.name))
                 for f in fields(self)}
@@ -79,8 +85,7 @@ def preprocessing_for(config) -> tuple[VideoPreprocessing, AudioPreprocessing]:
     if isinstance(config, AVModel):
         return config.preprocessing
     if isinstance(config, ModelConfig):
-        return (encoder_preprocessing(config.video_encoder, **config.video_kwargs),
-                encoder_preprocessing(config.audio_encoder, **config.audio_kwargs))
+        return config.preprocessing
     if isinstance(config, tuple) and len(config) == 2:
         return config
     raise TypeError(f"Expected a ModelConfig, an AVModel or a (video, audio) preprocessing pair, "

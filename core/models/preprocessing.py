@@ -206,7 +206,7 @@ def batch_inputs(clips: Sequence, config, *, detect_missing: bool = True):
     Parameters
     ----------
     clips : sequence of core.media.Clip
-    config : ModelConfig or AVModel (anything with ``.preprocessing()`` or a ModelConfig)
+    config : ModelConfig, AVModel (anything with a ``preprocessing`` (video, audio) pair) or that pair
     detect_missing : bool
         When True (the default) all-zero audio and all-black video count as
         missing; when False only absent streams do.
@@ -218,9 +218,7 @@ def batch_inputs(clips: Sequence, config, *, detect_missing: bool = True):
     video_mask : torch.Tensor, float32, shape (B,)  1 present, 0 missing
     audio_mask : torch.Tensor, float32, shape (B,)
     """
-    from core.models.fusion import preprocessing_for
-
-    vspec, aspec = preprocessing_for(config)
+    vspec, aspec = config if isinstance(config, tuple) else config.preprocessing
     videos, audios, vmask, amask = [], [], [], []
     for clip in clips:
         has_v = video_present(clip.frames) if detect_missing else clip.frames.shape[0] > 0

@@ -80,8 +80,8 @@ import torch
 import torch.nn.functional as F
 
 from core.models.interface import HEADS, MODALITIES, AVClassifier, Encoded, ModelError, Outputs, content_hash
-from core.models.loaders import Sidecar
 from core.models.preprocessing import AudioPreprocessing, VideoPreprocessing
+from core.models.sidecar import Sidecar
 
 DEFAULT_TEMPLATES = {"video": "a photo of {label}", "audio": "the sound of {label}"}
 DEFAULT_WEIGHTS = (0.5, 0.5)  # audio, video

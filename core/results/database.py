@@ -291,7 +291,8 @@ class ResultsDB:
         return table
 
     def summary(self, experiment_id: int, *, baseline: str | None = None) -> pd.DataFrame:
-        """Robustness per checkpoint x head: clean accuracy, mPC, rPC, mCE, relative mCE, and for the fused
+        """Robustness per checkpoint x head (``kind``: native, or ablation for a model without that head): clean
+        accuracy, mPC, rPC, mCE, relative mCE, and for the fused
         head the fusion gain (clean and mean under corruption) and the fallback gaps.
 
         mPC is the mean accuracy over corruptions (each averaged over its severities); rPC = mPC / clean.
@@ -302,7 +303,9 @@ class ResultsDB:
         """
         metrics = self.condition_metrics(experiment_id)
         rows = self._rows(experiment_id)
-        names = [k["name"] for k in self.get_experiment(experiment_id)["checkpoints"]]
+        models = self.get_experiment(experiment_id)["checkpoints"]
+        names = [k["name"] for k in models]
+        native = {k["name"]: set(k["native_heads"]) for k in models}
         baseline = names[0] if baseline is None else baseline
         if baseline not in names:
             raise ResultsError(f"'{baseline}' is not a checkpoint of experiment {experiment_id}; "
@@ -311,6 +314,7 @@ class ResultsDB:
         for ckpt in names:
             for head in HEADS:
                 out.append({"checkpoint": ckpt, "head": head,
+                            "kind": "native" if head in native[ckpt] else "ablation",
                             **robustness_metrics(metrics, ckpt, head, baseline), **fusion_metrics(metrics, rows, ckpt, head)})
         return pd.DataFrame(out)
 

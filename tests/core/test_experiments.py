@@ -157,7 +157,7 @@ def test_bad_configs_are_plain_errors(tiny, tmp_path):
         ExperimentConfig.from_dict({"sed": 1})
     (tmp_path / "other.csv").write_text("path,label\nx.mp4,cat\n")
     (tmp_path / "x.mp4").write_bytes(tiny[0].joinpath("bright_0.mp4").read_bytes())
-    with pytest.raises(ExperimentError, match="does not know: cat"):
+    with pytest.raises(ExperimentError, match=r"None of the data set.s labels \(cat\) is a class of every model"):
         run_experiment(_config(tiny, data=str(tmp_path / "other.csv")), db=tmp_path / "r.db")
     yaml_file = tmp_path / "sweep.yaml"
     yaml_file.write_text("corruptions: [mute, fog]\nseverities: [2]\nseed: 7\n")

@@ -145,6 +145,16 @@ def test_evaluate_and_a_two_corruption_sweep_run_a_torchscript_model(models, tmp
         assert exp["checkpoints"][0]["fingerprint"] == load_model(models["onnx"]).fingerprint
         rows = results.predictions(1)
     assert exp["progress"] == 1.0 and len(rows) == 2 * 4 * 3 * 3  # models x clips x conditions x heads
+    with ResultsDB(db, create=False) as results:
+        summary = results.summary(1).set_index(["checkpoint", "head"])["kind"]
+    assert summary[("onnx_model", "audio")] == "ablation" and summary[("onnx_model", "fused")] == "native"
+    assert (summary.loc["three"] == "native").all()
+    from core.report import build
+
+    ablation = [f for f in build(1, db=db).findings if f.startswith("**Heads by ablation:**")]
+    assert ablation == ["**Heads by ablation:** onnx_model (onnx) has no audio-only and video-only head of its own; "
+                        "those rows are the whole model fed the clip with the other modality zeroed and masked, so "
+                        "they measure the model without a sense, not a separate head."]
 
 
 def test_a_sweep_row_equals_what_the_predictor_gives(models, tmp_path):

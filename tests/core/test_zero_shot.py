@@ -334,3 +334,34 @@ def test_predictor_end_to_end_on_a_sample_clip(model):
     mixed = 0.3 * lp["audio"] + 0.7 * lp["video"]
     expected = np.exp(mixed - np.logaddexp.reduce(mixed))
     assert np.allclose(prediction.probs["fused"], expected, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the commands
+
+def test_the_commands_run_a_zero_shot_folder(tmp_path, models_dir, capsys):
+    """predict, evaluate (labels it lacks counted, not scored) and a two-corruption sweep on a zero-shot model."""
+    from core.evaluate import main as evaluate
+    from core.experiments import main as experiments
+    from core.predict import main as predict
+    from core.results import ResultsDB
+
+    root = Path(__file__).resolve().parents[2]
+    folder = _folder(tmp_path, models_dir)
+    clip = root / "sample_data" / "test" / "fan_fault_2000001.mp4"
+    assert predict([str(clip), "--model", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"]["format"] == "zero-shot" and out["classes"] == CLASSES
+    assert all(out[h]["kind"] == "native" for h in ("audio", "video", "fused"))
+    assert abs(sum(out["fused"]["probabilities"].values()) - 1) < 1e-3
+    code = evaluate(["--model", str(folder), "--data", str(root / "sample_data"), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    known = set(CLASSES)
+    assert code == 0 and result["n"] == 3 * len(known) == 9
+    assert sum(result["unknown_labels"].values()) == 21 - 9 and "pump_normal" in result["unknown_labels"]
+    db = tmp_path / "r.db"
+    sweep = ["--db", str(db), "run", "--model", str(folder), "--data", str(root / "sample_data"),
+             "--corruptions", "mute,gaussian_blur", "--severities", "5", "--limit", "2", "--quiet"]
+    assert experiments(sweep) == 0
+    with ResultsDB(db, create=False) as results:
+        exp = results.get_experiment(1)
+    assert exp["checkpoints"][0]["format"] == "zero-shot" and {c["label"] for c in exp["clips"]} <= known
