@@ -84,3 +84,21 @@ def test_embeddings_of_a_model_without_embeddings_use_its_log_probabilities(chec
 def test_the_sweep_form_offers_the_users_model(checkpoint, user_model):
     at = _pick("pages/robustness.py")
     assert "tiny" in at.multiselect(key="rob_sweep_checkpoints").options
+
+
+def test_the_report_of_a_sweep_of_the_users_model_names_its_ablated_heads(checkpoint, user_model, tmp_path,
+                                                                          monkeypatch):
+    from core.experiments import ExperimentConfig, run_experiment
+    from tests.app.conftest import SAMPLES
+
+    path = tmp_path / "results.db"
+    monkeypatch.setenv("AVLAB_DB", str(path))
+    run_experiment(ExperimentConfig(checkpoints=[str(user_model)], data=str(SAMPLES), corruptions=["mute"],
+                                    severities=[1], limit=7), db=path)
+    at = app("pages/report.py")
+    assert not at.exception and not errors(at)
+    findings = "\n".join(m.value for m in at.markdown)
+    assert "**Heads by ablation:** tiny (torchscript) has no audio-only and video-only head of its own" in findings
+    assert "**A microphone failure** (Mute) costs the fused head" in findings
+    at = app("pages/robustness.py")
+    assert not at.exception and not errors(at)

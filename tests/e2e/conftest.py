@@ -22,8 +22,19 @@ SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 # Flags that keep Chromium off the network (this machine has none) and quiet.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+                 "--disable-dev-shm-usage", "--no-zygote"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+# A watchdog: under heavy load Chromium and Playwright's driver have been seen spinning forever (see
+# docs/PERFORMANCE.md); a browser test that takes 10 minutes fails with a stack dump instead of hanging CI.
+E2E_TIMEOUT_S = 600
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S, method="signal"))
 
 
 def _free_port() -> int:
