@@ -200,9 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     model = predictor.model
     if args.json:
-        print(json.dumps({"checkpoint": str(model.source), "model": {
-            "name": model.name, "format": model.format, "fingerprint": model.fingerprint,
-            "native_heads": sorted(model.native_heads)}, "data": args.data, "split": args.split, **result}))
+        print(json.dumps({"checkpoint": str(model.source), "model": model.describe(), "data": args.data,
+                          "split": args.split, **result}))
     else:
         print(f"{result['n']} clips from {args.data} with {model.name} ({model.format})"
               + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))

@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         model = predictor.model
         print(json.dumps({"clip": args.clip, "duration": round(clip.duration, 3), "classes": list(predictor.classes),
-                          "model": {"name": model.name, "format": model.format, "fingerprint": model.fingerprint,
-                                    "native_heads": sorted(model.native_heads)},
+                          "model": model.describe(),
                           **result.to_dict()}))
     else:
         print(_report(result, predictor.model, args.clip))

@@ -50,14 +50,18 @@ class Report:
 
 def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     """Fused head per checkpoint, best mPC first: clean accuracy, mPC, rPC, mCE, fusion gain, fallback gaps,
-    and the single-modality heads' mPC for comparison."""
+    and the single-modality heads' mPC for comparison (``unimodal_heads``: native, or by ablation for a model
+    without its own audio-only and video-only heads)."""
     fusion = {c["name"]: c["fusion"] for c in experiment["checkpoints"]}  # the format for a model of another kind
     fused = summary[summary["head"] == "fused"].copy()
     for head in ("audio", "video"):
         fused[f"{head}_only_mpc"] = fused["checkpoint"].map(
             summary[summary["head"] == head].set_index("checkpoint")["mpc"])
     fused.insert(1, "fusion", fused["checkpoint"].map(fusion))
-    columns = ["checkpoint", "fusion", "clean_accuracy", "mpc", "rpc", "mce", "relative_mce", "fusion_gain",
+    fused["unimodal_heads"] = fused["checkpoint"].map({
+        c["name"]: "native" if {"audio", "video"} <= set(c.get("native_heads", HEADS)) else "by ablation"
+        for c in experiment["checkpoints"]})
+    columns = ["checkpoint", "fusion", "unimodal_heads", "clean_accuracy", "mpc", "rpc", "mce", "relative_mce", "fusion_gain",
                "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video", "audio_only_mpc",
                "video_only_mpc"]
     return fused[columns].sort_values(["mpc", "clean_accuracy"], ascending=False, na_position="last") \

@@ -88,9 +88,11 @@ def sweep_conditions(config: ExperimentConfig) -> list[tuple[str, int, str]]:
 
 
 def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]) -> str:
-    """The sweep's identity: config (name aside), checkpoint weights and the clips (path, label, size)."""
+    """The sweep's identity: config (name aside), model content hashes, the clips (path, label, size) and the
+    corruption seeding rule (a sweep stored under another rule is not continued with this one's rows)."""
     ident = {k: v for k, v in config.items() if k not in ("name", "checkpoints")}
     ident["checkpoints"] = [c.fingerprint for c in checkpoints]
+    ident["seeding"] = "corruptions.clip_seed"
     ident["clips"] = [(str(s.path), s.label, s.path.stat().st_size) for s in samples]
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 

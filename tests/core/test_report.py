@@ -92,7 +92,7 @@ def test_tables_as_csv_zip(db_path):
         names = sorted(Path(n).name for n in z.namelist())
         assert names == ["classes.csv", "conditions.csv", "costs.csv", "leaderboard.csv", "modality_weights.csv",
                          "summary.csv"]
-        assert z.read("experiment_1/leaderboard.csv").decode().splitlines()[1].startswith("m1,modality_attention,1.0")
+        assert z.read("experiment_1/leaderboard.csv").decode().splitlines()[1].startswith("m1,modality_attention,native,1.0")
 
 
 def test_cli_writes_the_report_and_csv_and_fails_in_one_sentence(db_path, tmp_path):
