@@ -131,6 +131,12 @@ class AVClassifier:
         raise NotImplementedError(f"{type(self).__name__} implements neither run nor encode/fuse.")
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 300 characters), or its type's name: for one-sentence errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def content_hash(*paths: Path) -> str:
     """sha256 (first 16 hex digits) of the files' bytes (folders: every file under them, with its relative path)."""
     import hashlib
@@ -148,4 +154,4 @@ def content_hash(*paths: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["HEADS", "MODALITIES", "ModelError", "Encoded", "Outputs", "AVClassifier", "content_hash"]
+__all__ = ["HEADS", "MODALITIES", "ModelError", "Encoded", "Outputs", "AVClassifier", "content_hash", "first_line"]

@@ -35,7 +35,7 @@ import torch
 
 from core.models.builtin import AvlabModel
 from core.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, read_metadata
-from core.models.interface import HEADS, AVClassifier, ModelError, content_hash
+from core.models.interface import HEADS, AVClassifier, ModelError, content_hash, first_line
 from core.models.sidecar import (
     FORMATS,
     SIDECAR,
@@ -107,7 +107,7 @@ def _torchscript(sidecar: Sidecar, device: torch.device) -> AVClassifier:
     try:
         module = torch.jit.load(str(sidecar.model_path), map_location=device).eval()
     except (RuntimeError, ValueError, OSError) as exc:
-        raise sidecar.fail("file", f"names {sidecar.model_path}, which is not a TorchScript model ({_first(exc)})")
+        raise sidecar.fail("file", f"names {sidecar.model_path}, which is not a TorchScript model ({first_line(exc)})")
     return CallableModel(module, sidecar, fingerprint=content_hash(sidecar.model_path),
                          to_device=lambda d: module.to(d))
 
@@ -117,7 +117,7 @@ def _torch_export(sidecar: Sidecar, device: torch.device) -> AVClassifier:
         program = torch.export.load(str(sidecar.model_path))
     except Exception as exc:  # noqa: BLE001 - torch.export.load raises many kinds
         raise sidecar.fail("file", f"names {sidecar.model_path}, which is not a torch.export program "
-                                   f"({type(exc).__name__}: {_first(exc)})") from exc
+                                   f"({type(exc).__name__}: {first_line(exc)})") from exc
     module = program.module()
     if device.type != "cpu":
         module = module.to(device)
@@ -135,7 +135,7 @@ def _onnx(sidecar: Sidecar, device: torch.device) -> AVClassifier:
     try:
         session = ort.InferenceSession(str(sidecar.model_path), providers=providers)
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-        raise sidecar.fail("file", f"names {sidecar.model_path}, which onnxruntime cannot load ({_first(exc)})") from exc
+        raise sidecar.fail("file", f"names {sidecar.model_path}, which onnxruntime cannot load ({first_line(exc)})") from exc
     names = [i.name for i in session.get_inputs()]
     if sorted(names) != ["audio", "video"]:
         raise sidecar.fail("file", f"names an ONNX model whose inputs are {names}; avlab feeds two inputs named "
@@ -167,11 +167,11 @@ def _python(sidecar: Sidecar, device: torch.device) -> AVClassifier:
         raise sidecar.fail("entry", f"names {function}, which {source.name} does not define") from None
     except Exception as exc:  # noqa: BLE001 - user code
         raise sidecar.fail("entry", f"names {source.name}, which raised {type(exc).__name__} on import: "
-                                    f"{_first(exc)}") from exc
+                                    f"{first_line(exc)}") from exc
     try:
         built = build(dict(sidecar.raw))
     except Exception as exc:  # noqa: BLE001 - user code
-        raise sidecar.fail("entry", f"names {entry}, which raised {type(exc).__name__}: {_first(exc)}") from exc
+        raise sidecar.fail("entry", f"names {entry}, which raised {type(exc).__name__}: {first_line(exc)}") from exc
     fingerprint = content_hash(source, *(p for p in [sidecar.model_path] if p.is_file()))
     if isinstance(built, AVClassifier):
         built.format, built.source = "python", sidecar.path
@@ -187,11 +187,6 @@ def _python(sidecar: Sidecar, device: torch.device) -> AVClassifier:
         built.eval().to(device)
     return CallableModel(built, sidecar, fingerprint=fingerprint,
                          to_device=(lambda d: built.to(d)) if isinstance(built, torch.nn.Module) else None)
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 LOADERS: dict[str, Callable[[Sidecar, torch.device], AVClassifier]] = {

@@ -102,3 +102,9 @@ def test_the_report_of_a_sweep_of_the_users_model_names_its_ablated_heads(checkp
     assert "**A microphone failure** (Mute) costs the fused head" in findings
     at = app("pages/robustness.py")
     assert not at.exception and not errors(at)
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/audio_images.py"])
+def test_the_other_pages_run_with_the_users_model_picked(checkpoint, user_model, page):
+    at = _pick(page)
+    assert not at.exception and not errors(at)

@@ -33,16 +33,7 @@ FAST = dict(video_encoder="small3d", video_kwargs=TINY["small3d"], audio_encoder
 MASKS = {"both": (1, 1), "audio_only": (1, 0), "video_only": (0, 1), "none": (0, 0), "mixed": None}
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Nothing here may reach the network: pretrained weights come from local paths only."""
-    import socket
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # pretrained weights come from local paths only
 
 
 def _input_for(encoder, batch=B) -> torch.Tensor:

@@ -23,16 +23,7 @@ SR, HOP, MAX_S = 48_000, 960, 5  # CLAP's rate; hop and 5 s input keep the tiny 
 CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Nothing here may reach the network: both models come from local folders."""
-    import socket
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # both models come from local folders
 
 
 # ----------------------------------------------------------------------------- tiny checkpoints
