@@ -26,11 +26,11 @@ GOAL_S = 600.0
 
 
 def timed_sweep(config: ExperimentConfig, db: Path, *, reuse: bool = True,
-                threads: int = 1) -> tuple[float, float, int, int]:
+                threads: int = 1, device: str = "cpu") -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds of all threads, clip-conditions, experiment id) of one sweep into ``db``."""
     total = []
     start, cpu = time.perf_counter(), time.process_time()
-    eid = run_experiment(config, db=db, reuse_embeddings=reuse, threads=threads,
+    eid = run_experiment(config, db=db, reuse_embeddings=reuse, threads=threads, device=device,
                          progress=lambda done, n, message: total.append(n))
     return time.perf_counter() - start, time.process_time() - cpu, total[-1], eid
 
@@ -39,7 +39,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="sample_data", help="data set (the factory-av test split for the goal)")
     parser.add_argument("--split", default=None)
-    parser.add_argument("--checkpoint", action="append", help="default: checkpoints/DEFAULT")
+    parser.add_argument("--model", "--checkpoint", dest="checkpoint", action="append",
+                        help="model SPEC (default: checkpoints/DEFAULT)")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps")
     parser.add_argument("--limit", type=int, help="only the first N clips of the full sweep")
     parser.add_argument("--compare-clips", type=int, default=8, help="clips in the reuse comparison")
     parser.add_argument("--threads", type=int, default=1)
@@ -49,7 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_full:
             config = ExperimentConfig(**base, limit=args.limit)
-            seconds, cpu, n, eid = timed_sweep(config, Path(tmp) / "full.db", threads=args.threads)
+            seconds, cpu, n, eid = timed_sweep(config, Path(tmp) / "full.db", threads=args.threads,
+                                               device=args.device)
             with ResultsDB(Path(tmp) / "full.db") as db:
                 exp = db.get_experiment(eid)
                 start = time.perf_counter()
@@ -63,8 +66,10 @@ def main() -> None:
                   f"summary from the rows: {summary_s:.2f} s")
         compare = dict(base, corruptions=tuple(corruptions.names()), severities=(3,), limit=args.compare_clips)
         config = ExperimentConfig(**compare)
-        reuse_s, reuse_cpu, n, _ = timed_sweep(config, Path(tmp) / "reuse.db", reuse=True, threads=args.threads)
-        both_s, both_cpu, _, _ = timed_sweep(config, Path(tmp) / "both.db", reuse=False, threads=args.threads)
+        reuse_s, reuse_cpu, n, _ = timed_sweep(config, Path(tmp) / "reuse.db", reuse=True, threads=args.threads,
+                                               device=args.device)
+        both_s, both_cpu, _, _ = timed_sweep(config, Path(tmp) / "both.db", reuse=False, threads=args.threads,
+                                             device=args.device)
         print(f"embedding reuse ({args.compare_clips} clips x {len(corruptions.names())} corruptions at severity 3 + "
               f"clean = {n} clip-conditions, checkpoint load and decoding included):")
         print(f"  reuse {reuse_s:.1f} s wall / {reuse_cpu:.1f} s CPU ({n / reuse_s:.1f}/s); both branches recomputed "
