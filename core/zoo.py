@@ -24,9 +24,9 @@ def checkpoint_dirs(root: Path = CHECKPOINTS) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/config.json"))
 
 
-def measure(folder: Path, data: str, split: str | None) -> dict:
+def measure(folder: Path, data: str, split: str | None, *, device: str = "auto") -> dict:
     """Accuracy of each head under each condition; the clean run also rewrites the model card."""
-    predictor = Predictor.load(folder)
+    predictor = Predictor.load(folder, device=device)
     dataset = load_dataset(data, split=split)
     results = {}
     for name, corrupt in CONDITIONS.items():
@@ -110,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test", help="split to measure on (default: test)")
     parser.add_argument("--only", action="append", default=[], help="measure only these checkpoints")
     parser.add_argument("--readme-only", action="store_true", help="rewrite README.md from stored numbers")
+    parser.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda, mps")
     args = parser.parse_args(argv)
     if not args.readme_only:
         for folder in checkpoint_dirs():
             if not args.only or folder.name in args.only:
-                measure(folder, args.data, args.split)
+                measure(folder, args.data, args.split, device=args.device)
     (CHECKPOINTS / "README.md").write_text(readme(), encoding="utf-8")
     print(f"wrote {CHECKPOINTS / 'README.md'}")
     return 0
