@@ -98,8 +98,17 @@ def model_picker() -> None:
                  help="The shipped checkpoints and the models in the folders named in AVLAB_MODELS: format, "
                       "classes, and which heads are the model's own (the others are ablations: the whole model "
                       "with the other modality zeroed and masked).")
-    st.selectbox("Device", DEVICES, key=DEVICE_KEY,
-                 help="auto takes the GPU when there is one; cuda and mps need that GPU.")
+    st.selectbox("Device", available_devices(), key=DEVICE_KEY,
+                 help="Where the model runs: auto takes the GPU when there is one (with bfloat16 on CUDA).")
+
+
+def available_devices() -> list[str]:
+    """auto and cpu, and cuda / mps where this server has that GPU."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) + \
+        (["mps"] if mps is not None and mps.is_available() else [])
 
 
 def current_model(*, quiet: bool = False) -> ModelChoice | None:
