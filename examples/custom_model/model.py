@@ -116,15 +116,21 @@ class LateFusionAV(nn.Module):
     """
 
     def __init__(self, num_classes: int = 7, *, video_width: int = 64, audio_width: int = 32, n_mels: int = 64,
-                 sample_rate: int = SAMPLE_RATE):
+                 sample_rate: int = SAMPLE_RATE, centre_video: bool = True):
         super().__init__()
         self.config = {"num_classes": num_classes, "video_width": video_width, "audio_width": audio_width,
-                       "n_mels": n_mels, "sample_rate": sample_rate}
+                       "n_mels": n_mels, "sample_rate": sample_rate, "centre_video": centre_video}
+        # Subtract each clip's own mean colour (per channel, over frames and pixels) before the video branch.
+        # On factory-av the background colour is random and fills most of the frame: without this the video
+        # branch, trained from scratch for a few minutes, stayed at chance (see README.md).
+        self.centre_video = centre_video
         self.video_net = video_branch(num_classes, video_width)
         self.audio_net = AudioCNN(num_classes, audio_width, n_mels, sample_rate)
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         audio_logits = self.audio_net(audio)  # (B, K)
+        if self.centre_video:
+            video = video - video.mean(dim=(2, 3, 4), keepdim=True)  # (B, 3, T, H, W), each clip's mean colour 0
         video_logits = self.video_net(video)  # (B, K)
         fused_logits = 0.5 * (F.log_softmax(audio_logits, dim=1) + F.log_softmax(video_logits, dim=1))
         return audio_logits, video_logits, fused_logits
