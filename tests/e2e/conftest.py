@@ -26,18 +26,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
-# A watchdog: under heavy load (training jobs on both cores) Chromium and Playwright's driver have been
-# seen spinning for good. A browser test still running after 10 minutes ends the run with every thread's
-# stack on stderr instead of hanging CI ("thread": SIGALRM may reach another thread than the one waiting).
+# A watchdog: Chromium started from a SCHED_FIFO 99 test process (see tests/conftest.py, normal_scheduling)
+# spun for good and starved the machine. A browser test still running after 10 minutes ends the run with
+# every thread's stack on stderr instead of hanging CI ("thread": SIGALRM may reach another thread than
+# the one waiting).
 E2E_TIMEOUT_S = int(os.environ.get("AVLAB_E2E_TIMEOUT", "600"))
 
 
 def pytest_collection_modifyitems(config, items):
-    # Seen once here: the whole test tree (pytest, the server, Playwright's driver, Chromium) running at
-    # SCHED_FIFO 99, where two of Chromium's threads spinning in the kernel starved the machine and could
-    # not even be killed. Children inherit the policy: make sure the browser tests start from the normal one.
-    if hasattr(os, "sched_setscheduler") and os.sched_getscheduler(0) != os.SCHED_OTHER:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S, method="thread"))
