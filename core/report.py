@@ -51,7 +51,8 @@ class Report:
 def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     """Fused head per checkpoint, best mPC first: clean accuracy, mPC, rPC, mCE, fusion gain, fallback gaps,
     and the single-modality heads' mPC for comparison (``unimodal_heads``: native, or by ablation for a model
-    without its own audio-only and video-only heads)."""
+    without its own audio-only and video-only heads; ``format`` and ``model_hash``, the content hash of the
+    model's files, say exactly what was measured)."""
     fusion = {c["name"]: c["fusion"] for c in experiment["checkpoints"]}  # the format for a model of another kind
     fused = summary[summary["head"] == "fused"].copy()
     for head in ("audio", "video"):
@@ -61,9 +62,11 @@ def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     fused["unimodal_heads"] = fused["checkpoint"].map({
         c["name"]: "native" if {"audio", "video"} <= set(c.get("native_heads", HEADS)) else "by ablation"
         for c in experiment["checkpoints"]})
+    fused["format"] = fused["checkpoint"].map({c["name"]: c.get("format", "avlab") for c in experiment["checkpoints"]})
+    fused["model_hash"] = fused["checkpoint"].map({c["name"]: c["fingerprint"] for c in experiment["checkpoints"]})
     columns = ["checkpoint", "fusion", "unimodal_heads", "clean_accuracy", "mpc", "rpc", "mce", "relative_mce", "fusion_gain",
                "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video", "audio_only_mpc",
-               "video_only_mpc"]
+               "video_only_mpc", "format", "model_hash"]
     return fused[columns].sort_values(["mpc", "clean_accuracy"], ascending=False, na_position="last") \
         .reset_index(drop=True)
 

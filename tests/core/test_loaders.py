@@ -151,7 +151,11 @@ def test_evaluate_and_a_two_corruption_sweep_run_a_torchscript_model(models, tmp
     assert (summary.loc["three"] == "native").all()
     from core.report import build
 
-    ablation = [f for f in build(1, db=db).findings if f.startswith("**Heads by ablation:**")]
+    report = build(1, db=db)
+    board = report.tables["leaderboard"].set_index("checkpoint")
+    assert board.loc["onnx_model", "format"] == "onnx" and board.loc["three", "unimodal_heads"] == "native"
+    assert board.loc["onnx_model", "model_hash"] == load_model(models["onnx"]).fingerprint
+    ablation = [f for f in report.findings if f.startswith("**Heads by ablation:**")]
     assert ablation == ["**Heads by ablation:** onnx_model (onnx) has no audio-only and video-only head of its own; "
                         "those rows are the whole model fed the clip with the other modality zeroed and masked, so "
                         "they measure the model without a sense, not a separate head."]
