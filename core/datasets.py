@@ -141,6 +141,15 @@ def _from_folders(root: Path) -> Dataset:
     return Dataset(root, tuple(samples), _classes(samples))
 
 
+def split_by_classes(samples, classes) -> tuple[list[Sample], dict[str, int]]:
+    """The samples whose label is one of ``classes``, and per other label how many samples carry it
+    (a model cannot be right about a class it lacks: such clips are left out and counted, not scored)."""
+    known = set(classes)
+    kept = [s for s in samples if s.label in known]
+    other = sorted({s.label for s in samples} - known)
+    return kept, {label: sum(s.label == label for s in samples) for label in other}
+
+
 def _classes(samples) -> tuple[str, ...]:
     # A timeline clip's own label names its change ("a->b"); its segments carry the classes.
     labels = {s.label for s in samples if not s.is_long} | {seg[2] for s in samples for seg in s.segments}

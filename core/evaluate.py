@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core import corruptions
-from core.datasets import Dataset, DatasetError, load_dataset
+from core.datasets import Dataset, DatasetError, load_dataset, split_by_classes
 from core.inference import HEADS, Predictor, clip_batches, default_workers
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
@@ -62,9 +62,7 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     every = dataset.standard().samples
     if not every:
         raise DatasetError("The data set has no single-label clips to evaluate.")
-    samples = [s for s in every if s.label in predictor.classes]
-    unknown_labels = {label: sum(s.label == label for s in every)
-                      for label in sorted({s.label for s in every} - set(predictor.classes))}
+    samples, unknown_labels = split_by_classes(every, predictor.classes)
     if not samples:
         raise DatasetError(f"None of the data set's labels ({', '.join(unknown_labels)}) is a class of the model "
                            f"({', '.join(predictor.classes)}); evaluate it on a data set of its classes.")

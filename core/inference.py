@@ -26,10 +26,10 @@ from core.corruptions import FRAMEWISE  # noqa: F401 - importable from here, as 
 from core.corruptions import get as get_corruption
 from core.media import Clip, pad_clip, sliding_windows
 from core.models import (
-    CHECKPOINTS, HEADS, AVClassifier, AvlabModel, Encoded, LoadedCheckpoint, ModelError, Outputs, audio_input,
-    audio_present, default_checkpoint, load_model, resolve_device, video_input, video_present,
+    CHECKPOINTS, HEADS, AVClassifier, AvlabModel, Encoded, LoadedCheckpoint, ModelError, Outputs, default_checkpoint,
+    load_model, resolve_device,
 )
-from core.models.preprocessing import sample_indices
+from core.models.preprocessing import modality_inputs, sample_indices
 
 WINDOW_S = 5.0
 @dataclass(frozen=True)
@@ -118,20 +118,8 @@ def inputs(model: AVClassifier, clips: list[Clip], modality: str, *, frames: lis
     x : video (B, 3, T, S, S) float32 normalised, or audio (B, N) / (B, 1, F, T) float32; zeros where masked
     mask : (B,) float32, 1 present, 0 missing (absent stream, exact-zero audio, all-black video)
     """
-    presence = presence or clips
-    if modality == "video":
-        spec = model.video
-        mask = [video_present(c.frames) for c in presence]
-        xs = [video_input(c.frames if frames is None else frames[i], c.fps, spec) if m
-              else torch.zeros(spec.input_shape()) for i, (c, m) in enumerate(zip(clips, mask))]
-    elif modality == "audio":
-        spec = model.audio
-        mask = [audio_present(c.audio) for c in presence]
-        xs = [audio_input(c.audio, c.sr, spec) for c in clips]
-        xs = [x if m else torch.zeros_like(x) for x, m in zip(xs, mask)]
-    else:
-        raise ValueError(f"A modality is 'audio' or 'video'; got {modality!r}.")
-    return torch.stack(xs), torch.tensor(mask, dtype=torch.float32)
+    return modality_inputs(clips, modality, model.video if modality == "video" else model.audio, frames=frames,
+                           presence=presence)
 
 
 def _autocast(model: AVClassifier):

@@ -27,7 +27,7 @@ class ModelChoice:
 
     @property
     def title(self) -> str:
-        return self.info.title.replace(self.info.name, self.name, 1)
+        return self.info.title_as(self.name)
 
     @property
     def ablated(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core import corruptions
-from core.datasets import Sample, load_dataset
+from core.datasets import Sample, load_dataset, split_by_classes
 from core.corruptions import FRAME_LOCAL
 from core.experiments.config import ExperimentConfig, ExperimentError
 from core.inference import inputs
@@ -73,9 +73,8 @@ def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> tu
     every = list(load_dataset(config.data, split=config.split).standard().samples)
     if not every:
         raise ExperimentError(f"The data set at '{config.data}' has no single-label clips to sweep.")
-    known = set.intersection(*(set(ck.classes) for ck in checkpoints))
-    samples = [s for s in every if s.label in known][: config.limit]
-    skipped = {label: sum(s.label == label for s in every) for label in sorted({s.label for s in every} - known)}
+    samples, skipped = split_by_classes(every, set.intersection(*(set(ck.classes) for ck in checkpoints)))
+    samples = samples[: config.limit]
     if not samples:
         raise ExperimentError(f"None of the data set's labels ({', '.join(skipped)}) is a class of every model "
                               f"swept; point --data at a data set of their classes.")

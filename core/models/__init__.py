@@ -21,7 +21,7 @@ from core.models.encoders import ENCODERS, Encoder, build_encoder, encoder_prepr
 from core.models.encoders import names as encoder_names
 from core.models.fusion import (
     FUSIONS, AVModel, AVOutput, Classifier, Fusion, FusionResult, ModelConfig, build_fusion,
-    init_from_video_head, preprocessing_for,
+    init_from_video_head,
 )
 from core.models.preprocessing import (
     AudioPreprocessing, VideoPreprocessing, audio_input, audio_present, batch_inputs, log_mel, video_input,
@@ -41,7 +41,7 @@ __all__ = [
     "CheckpointError", "LoadedCheckpoint", "load_checkpoint", "read_metadata", "save_checkpoint", "update_metadata",
     "ENCODERS", "Encoder", "build_encoder", "encoder_preprocessing", "encoder_names", "fusion_names",
     "FUSIONS", "AVModel", "AVOutput", "Classifier", "Fusion", "FusionResult", "ModelConfig", "build_fusion",
-    "init_from_video_head", "preprocessing_for",
+    "init_from_video_head",
     "AudioPreprocessing", "VideoPreprocessing", "audio_input", "audio_present", "batch_inputs", "log_mel",
     "video_input", "video_present",
 ]

@@ -80,18 +80,6 @@ class ModelConfig:
         return cls(**{k: (dict(v) if k.endswith("kwargs") else v) for k, v in d.items()})
 
 
-def preprocessing_for(config) -> tuple[VideoPreprocessing, AudioPreprocessing]:
-    """(video, audio) preprocessing of a ModelConfig, an AVModel, or a pair of specs."""
-    if isinstance(config, AVModel):
-        return config.preprocessing
-    if isinstance(config, ModelConfig):
-        return config.preprocessing
-    if isinstance(config, tuple) and len(config) == 2:
-        return config
-    raise TypeError(f"Expected a ModelConfig, an AVModel or a (video, audio) preprocessing pair, "
-                    f"not {type(config).__name__}.")
-
-
 # ----------------------------------------------------------------------------- heads
 
 class Classifier(nn.Module):
@@ -392,6 +380,6 @@ class AVModel(nn.Module):
         return self
 
 
-__all__ = ["ModelConfig", "preprocessing_for", "Classifier", "FusionResult", "Fusion", "FUSIONS",
+__all__ = ["ModelConfig", "Classifier", "FusionResult", "Fusion", "FUSIONS",
            "build_fusion", "init_from_video_head", "AVOutput", "AVModel", "ConcatFusion",
            "WeightedSumFusion", "ModalityAttentionFusion", "CrossAttentionFusion", "LateFusion"]

@@ -268,11 +268,15 @@ class ModelInfo:
 
     @property
     def title(self) -> str:
+        return self.title_as(self.name)
+
+    def title_as(self, name: str) -> str:
+        """The picker's line for this model shown under ``name``."""
         heads = ("all heads native" if len(self.native_heads) == 3 else
                  f"{'/'.join(self.native_heads)} native, {'/'.join(h for h in HEADS if h not in self.native_heads)} "
                  f"by ablation")
         acc = "" if self.accuracy is None else f" · fused test acc. {self.accuracy:.1%}"
-        return f"{self.name} · {self.format} · {self.detail} · {len(self.classes)} classes · {heads}{acc}"
+        return f"{name} · {self.format} · {self.detail} · {len(self.classes)} classes · {heads}{acc}"
 
 
 def model_info(spec: str | os.PathLike) -> ModelInfo:

@@ -200,16 +200,50 @@ def audio_input(y: np.ndarray, sr: int, spec: AudioPreprocessing) -> torch.Tenso
     return torch.zeros_like(x) if empty else x
 
 
+def modality_inputs(clips: Sequence, modality: str, spec, *, frames: Sequence | None = None,
+                    presence: Sequence | None = None, detect_missing: bool = True):
+    """One modality of a batch of clips as a model input tensor and the mask of the clips that have it.
+
+    Parameters
+    ----------
+    clips : sequence of core.media.Clip (one window each)
+    modality : "audio" or "video"
+    spec : VideoPreprocessing or AudioPreprocessing of that modality
+    frames : optional, per clip, the frames to feed instead of ``clip.frames`` (a sweep feeds the sampled ones)
+    presence : optional, the clips whose content decides the mask (default ``clips``)
+    detect_missing : bool
+        When True (the default) all-zero audio and all-black video count as missing; when False only
+        absent streams do.
+
+    Returns
+    -------
+    x : torch.Tensor, float32: video (B, 3, T, S, S) normalised, audio (B, N) or (B, 1, n_bins, n_frames);
+        zeros where the mask is 0
+    mask : torch.Tensor, float32, shape (B,)  1 present, 0 missing
+    """
+    presence = presence or clips
+    if modality == "video":
+        mask = [(video_present(c.frames) if detect_missing else c.frames.shape[0] > 0) for c in presence]
+        xs = [video_input(c.frames if frames is None else frames[i], c.fps, spec) if m
+              else torch.zeros(spec.input_shape()) for i, (c, m) in enumerate(zip(clips, mask))]
+    elif modality == "audio":
+        mask = [(audio_present(c.audio) if detect_missing else c.audio.shape[0] > 0) for c in presence]
+        xs = [audio_input(c.audio, c.sr, spec) for c in clips]
+        xs = [x if m else torch.zeros_like(x) for x, m in zip(xs, mask)]
+    else:
+        raise ValueError(f"A modality is 'audio' or 'video'; got {modality!r}.")
+    return torch.stack(xs), torch.tensor(mask, dtype=torch.float32)
+
+
 def batch_inputs(clips: Sequence, config, *, detect_missing: bool = True):
-    """Preprocess clips for a model, with the masks of the modalities present.
+    """Preprocess clips for a model, with the masks of the modalities present (both modalities of
+    :func:`modality_inputs`).
 
     Parameters
     ----------
     clips : sequence of core.media.Clip
     config : ModelConfig, AVModel (anything with a ``preprocessing`` (video, audio) pair) or that pair
-    detect_missing : bool
-        When True (the default) all-zero audio and all-black video count as
-        missing; when False only absent streams do.
+    detect_missing : bool, as in :func:`modality_inputs`
 
     Returns
     -------
@@ -219,22 +253,13 @@ def batch_inputs(clips: Sequence, config, *, detect_missing: bool = True):
     audio_mask : torch.Tensor, float32, shape (B,)
     """
     vspec, aspec = config if isinstance(config, tuple) else config.preprocessing
-    videos, audios, vmask, amask = [], [], [], []
-    for clip in clips:
-        has_v = video_present(clip.frames) if detect_missing else clip.frames.shape[0] > 0
-        has_a = audio_present(clip.audio) if detect_missing else clip.audio.shape[0] > 0
-        v = video_input(clip.frames, clip.fps, vspec)
-        a = audio_input(clip.audio, clip.sr, aspec)
-        videos.append(v if has_v else torch.zeros_like(v))
-        audios.append(a if has_a else torch.zeros_like(a))
-        vmask.append(float(has_v))
-        amask.append(float(has_a))
-    return (torch.stack(videos), torch.stack(audios),
-            torch.tensor(vmask, dtype=torch.float32), torch.tensor(amask, dtype=torch.float32))
+    video, vmask = modality_inputs(clips, "video", vspec, detect_missing=detect_missing)
+    audio, amask = modality_inputs(clips, "audio", aspec, detect_missing=detect_missing)
+    return video, audio, vmask, amask
 
 
 __all__ = [
     "LOG_MEL", "KINETICS_MEAN", "KINETICS_STD", "IMAGENET_MEAN", "IMAGENET_STD", "MEL_DEFAULTS",
-    "VideoPreprocessing", "AudioPreprocessing", "video_input", "audio_input", "batch_inputs",
+    "VideoPreprocessing", "AudioPreprocessing", "video_input", "audio_input", "modality_inputs", "batch_inputs",
     "log_mel", "sample_indices", "video_present", "audio_present",
 ]
