@@ -76,8 +76,9 @@ def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
             old_label, _ = before.top(head)
             k = pred.classes.index(old_label)
             delta = f"{float(pred.probs[head][k] - before.probs[head][k]):+.1%} {old_label}"
-        value = "no input (uniform)" if missing else f"{label} {p:.0%}"
         ablation = pred.head_kinds.get(head) == "ablation"
+        # a native head without its input says "uniform"; an ablated one is the whole model on zeros, not uniform
+        value = ("no input" if ablation else "no input (uniform)") if missing else f"{label} {p:.0%}"
         column.metric(HEAD_TITLES[head] + (" (missing)" if missing else "") + (" · by ablation" if ablation else ""),
                       value, delta=delta, help="The model has no such head: this is the whole model fed the clip "
                                                "with the other modality zeroed and masked." if ablation else None)
