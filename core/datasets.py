@@ -94,8 +94,13 @@ def load_dataset(source: str | Path, *, split: str | None = None, check_files: b
 
 def _from_manifest(path: Path, check_files: bool) -> Dataset:
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        # utf-8-sig: spreadsheet programs save a byte-order mark, which would otherwise become part of
+        # the first column's name ("\ufeffpath"); csv handles CRLF line ends given newline="".
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            # Header cells as a spreadsheet may pad them (" label"); rows it leaves empty (",,") are no clips.
+            reader.fieldnames = [(name or "").strip() for name in reader.fieldnames or ()]
+            rows = [row for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"The manifest '{path.name}' could not be read: {exc}.") from exc
     if not rows:

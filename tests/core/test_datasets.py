@@ -1,6 +1,9 @@
 """core.datasets: manifest and folder-per-class loaders on a tiny data set the test builds."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,3 +77,28 @@ def test_missing_or_empty_folders(tmp_path):
     _write(tmp_path / "a" / "1.mp4", 10)
     with pytest.raises(DatasetError, match="no clips in the 'val' split"):
         load_dataset(tmp_path, split="val")
+
+
+MEDIA_CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "media-cases"
+
+
+def test_spreadsheet_manifest_with_bom_crlf_spaces_and_non_ascii_paths(tmp_path):
+    """A manifest saved by a spreadsheet program (byte-order mark, CRLF, 'clips ü/fan normal 1.mp4')."""
+    case = MEDIA_CASES / "09_manifest_bom_crlf"
+    if not case.is_dir():
+        pytest.skip(f"{case} is missing (CI keeps ../shared/media-cases next to the repository).")
+    shutil.copytree(case, tmp_path / "case")
+    raw = (tmp_path / "case" / "manifest.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # the case really is what it claims
+    ds = load_dataset(tmp_path / "case")
+    assert len(ds) == 4 and ds.classes == ("fan_fault", "fan_normal")
+    assert [s.label for s in ds.samples] == ["fan_normal", "fan_normal", "fan_fault", "fan_fault"]
+    assert ds.samples[0].path == tmp_path / "case" / "clips ü" / "fan normal 1.mp4"
+    assert all(load_clip(s.path).frames.shape[0] > 0 for s in ds.samples)
+
+
+def test_manifest_header_padding_and_blank_rows_are_tolerated(tmp_path):
+    _write(tmp_path / "x.mp4", 10)
+    (tmp_path / "manifest.csv").write_bytes(b"\xef\xbb\xbfpath, label\r\nx.mp4,a\r\n,\r\n")
+    ds = load_dataset(tmp_path)
+    assert [(s.path.name, s.label) for s in ds.samples] == [("x.mp4", "a")]
