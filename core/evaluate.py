@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core import corruptions
 from core.datasets import Dataset, DatasetError, load_dataset, split_by_classes
-from core.inference import HEADS, Predictor, clip_batches, default_workers
+from core.inference import HEADS, Predictor, Unreadable, clip_batches, default_workers, unreadable_sentence
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata
@@ -51,13 +51,15 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     ``corrupt`` applies those corruptions to every clip before predicting, seeded by the one rule
     (:func:`core.corruptions.clip_seed` of ``seed`` and the clip's file name), as sweeps do. Clips whose
     label the model does not know are not scored (a model cannot be right about a class it lacks): they
-    are counted per label in ``unknown_labels``. ``workers``: DataLoader processes that decode and
+    are counted per label in ``unknown_labels``. A file that cannot be decoded is left out and the run
+    goes on: ``skipped`` lists each (``path``, ``label``, ``reason``: one sentence) and ``n_skipped``
+    counts them; ``n`` counts the clips scored. ``workers``: DataLoader processes that decode and
     corrupt (None: :func:`core.inference.default_workers`, none on the CPU).
 
     Raises
     ------
     DatasetError
-        No single-label clip, or none whose label the model knows.
+        No single-label clip, none whose label the model knows, or none that can be decoded.
     """
     every = dataset.standard().samples
     if not every:
@@ -72,19 +74,32 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     workers = default_workers(predictor.model) if workers is None else workers
     batches = clip_batches([s.path for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
                            workers=workers, decode=lambda p: _decoded(p, p.stat().st_mtime))
-    for clips in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
-        for pred in predictor.predict_batch(clips):
+    scored, skipped = [], []  # the samples decoded and predicted; those that could not be decoded
+    for batch in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
+        clips = []
+        for item, sample in zip(batch, samples[len(scored) + len(skipped):]):
+            if isinstance(item, Unreadable):
+                skipped.append({**item.to_dict(), "label": sample.label})
+            else:
+                clips.append(item)
+                scored.append(sample)
+        for pred in predictor.predict_batch(clips) if clips else ():
             for h in HEADS:
                 probs[h].append(pred.probs[h])
-    y = np.array([index[s.label] for s in samples])
+    if not scored:
+        raise DatasetError(f"None of the {len(samples)} clips could be decoded; the first, "
+                           f"'{skipped[0]['path']}': {skipped[0]['reason']}")
+    y = np.array([index[s.label] for s in scored])
     reports = {h: classification_report(y, np.stack(probs[h]), predictor.classes) for h in HEADS}
     return {
-        "n": len(samples),
+        "n": len(scored),
         "accuracy": {h: reports[h]["accuracy"] for h in HEADS},
         "macro_f1": {h: reports[h]["macro_f1"] for h in HEADS},
         "heads": reports,
         "corruptions": [f"{n}:{k}" for n, k in corrupt],
         "unknown_labels": unknown_labels,
+        "skipped": skipped,
+        "n_skipped": len(skipped),
         "head_kinds": {h: predictor.model.head_kind(h) for h in HEADS},
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -137,7 +152,7 @@ mixup alpha {training.get('mixup_alpha')}, class weighting {training.get('class_
 {_phase_one_recipe(training)}- Data: `{prov.get('data')}` (manifest sha256 {prov.get('manifest_sha256')}), {prov.get('train_examples')} training examples
 
 ## Evaluation on `{data}`{f", split `{split}`" if split else ""} ({result['n']} clips)
-
+{"" if not result.get("skipped") else chr(10) + unreadable_sentence(result["skipped"]) + chr(10)}
 | head | accuracy | macro precision | macro recall | macro F1 | ECE |
 |---|---|---|---|---|---|
 {rows}
@@ -208,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}{kind}")
         for label, count in result["unknown_labels"].items():
             print(f"  not scored: {count} clip(s) labelled '{label}', a class the model does not have")
+        if result["skipped"]:
+            print(f"  not scored: {unreadable_sentence(result['skipped'])}")
     return 0
 
 

@@ -314,8 +314,40 @@ def _concat_tokens(parts: list[np.ndarray]) -> np.ndarray:
                            np.pad(p, ((0, 0), (0, length - p.shape[1]), *[(0, 0)] * (p.ndim - 2))) for p in parts])
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A clip of a data set that could not be decoded: its file and the one-sentence reason (the
+    :class:`core.media.MediaError` message). Runs over a data set skip it, name it and count it."""
+
+    path: Path
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "reason": self.reason}
+
+
+def unreadable_sentence(skipped, *, names: bool = True) -> str:
+    """``"2 clips could not be decoded and were left out: a.mp4 (reason); b.mp4 (reason)."``; "" for none.
+
+    ``skipped``: :class:`Unreadable` items or dicts with ``path`` and ``reason``; ``names`` False gives the
+    count alone.
+    """
+    items = [s if isinstance(s, dict) else s.to_dict() for s in skipped]
+    if not items:
+        return ""
+    many = len(items) != 1
+    head = f"{len(items)} clip{'s' if many else ''} could not be decoded and {'were' if many else 'was'} left out"
+    if not names:
+        return head + "."
+    return head + ": " + "; ".join(f"{Path(s['path']).name} ({s['reason'].rstrip('.')})" for s in items) + "."
+
+
 class ClipSet(torch.utils.data.Dataset):
-    """Clips decoded (and corrupted by the one seeding rule) on demand: the dataset of :func:`clip_batches`."""
+    """Clips decoded (and corrupted by the one seeding rule) on demand: the dataset of :func:`clip_batches`.
+
+    A file that cannot be decoded (a :class:`core.media.MediaError`) gives an :class:`Unreadable` in its
+    place, so one bad file in a data set is named and the run goes on.
+    """
 
     def __init__(self, paths, steps=(), seed: int = 0, decode=None):
         from core.media import load_clip
@@ -325,10 +357,14 @@ class ClipSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> Clip:
+    def __getitem__(self, i: int) -> Clip | Unreadable:
         from core.corruptions import apply_many, clip_seed
+        from core.media import MediaError
 
-        clip = self.decode(self.paths[i])
+        try:
+            clip = self.decode(self.paths[i])
+        except MediaError as exc:
+            return Unreadable(Path(self.paths[i]), str(exc))
         clip = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
         return apply_many(clip, self.steps, seed=clip_seed(self.seed, self.paths[i])) if self.steps else clip
 
@@ -343,7 +379,11 @@ def default_workers(model: AVClassifier) -> int:
 
 def clip_batches(paths, *, steps=(), seed: int = 0, batch_size: int = 16, workers: int = 0, decode=None):
     """Lists of decoded clips (padded to one window; corrupted with ``steps`` seeded by
-    :func:`core.corruptions.clip_seed`), decoded in ``workers`` DataLoader worker processes (0: in this one)."""
+    :func:`core.corruptions.clip_seed`), decoded in ``workers`` DataLoader worker processes (0: in this one).
+
+    A file that cannot be decoded is an :class:`Unreadable` at its place in the list (order kept): the
+    caller names it, counts it and goes on.
+    """
     data = ClipSet(paths, steps, seed, decode)
     return torch.utils.data.DataLoader(data, batch_size=batch_size, num_workers=workers, collate_fn=list,
                                        shuffle=False, persistent_workers=False)
@@ -358,4 +398,5 @@ def split_steps(steps) -> tuple[tuple, tuple]:
 
 __all__ = ["HEADS", "WINDOW_S", "CHECKPOINTS", "FRAMEWISE", "default_checkpoint", "Prediction", "WindowPrediction",
            "ClipPrediction", "Branch", "Predictor", "inputs", "encode", "heads", "predictions", "limited_threads",
-           "windows", "mean_prediction", "split_steps", "ClipSet", "clip_batches", "default_workers"]
+           "windows", "mean_prediction", "split_steps", "ClipSet", "clip_batches", "default_workers", "Unreadable",
+           "unreadable_sentence"]
