@@ -146,6 +146,31 @@ def _from_folders(root: Path) -> Dataset:
     return Dataset(root, tuple(samples), _classes(samples))
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A clip of a data set that could not be decoded: its file and the one-sentence reason (the
+    :class:`core.media.MediaError` message). Runs over a data set skip it, name it and count it."""
+
+    path: Path
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "reason": self.reason}
+
+
+def unreadable_sentence(skipped) -> str:
+    """``"2 clips could not be decoded and were left out: a.mp4 (reason); b.mp4 (reason)."``; "" for none.
+
+    ``skipped``: :class:`Unreadable` items, or dicts with ``path`` and ``reason`` (as stored and in JSON).
+    """
+    items = [s if isinstance(s, dict) else s.to_dict() for s in skipped]
+    if not items:
+        return ""
+    many = len(items) != 1
+    return (f"{len(items)} clip{'s' if many else ''} could not be decoded and {'were' if many else 'was'} left out: "
+            + "; ".join(f"{Path(s['path']).name} ({s['reason'].rstrip('.')})" for s in items) + ".")
+
+
 def split_by_classes(samples, classes) -> tuple[list[Sample], dict[str, int]]:
     """The samples whose label is one of ``classes``, and per other label how many samples carry it
     (a model cannot be right about a class it lacks: such clips are left out and counted, not scored)."""

@@ -17,8 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from core import corruptions
-from core.datasets import Dataset, DatasetError, load_dataset, split_by_classes
-from core.inference import HEADS, Predictor, Unreadable, clip_batches, default_workers, unreadable_sentence
+from core.datasets import Dataset, DatasetError, Unreadable, load_dataset, split_by_classes, unreadable_sentence
+from core.inference import HEADS, Predictor, clip_batches, default_workers
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata

@@ -24,6 +24,7 @@ import torch
 
 from core.corruptions import FRAMEWISE  # noqa: F401 - importable from here, as before
 from core.corruptions import get as get_corruption
+from core.datasets import Unreadable
 from core.media import Clip, pad_clip, sliding_windows
 from core.models import (
     CHECKPOINTS, HEADS, AVClassifier, AvlabModel, Encoded, LoadedCheckpoint, ModelError, Outputs, default_checkpoint,
@@ -77,9 +78,22 @@ class ClipPrediction:
 
     overall: Prediction
     windows: tuple[WindowPrediction, ...]
+    padding: float = 0.0
+    """Share (0-1) of the model's one window that is padding, for a clip shorter than the window."""
+
+    def padding_note(self) -> str | None:
+        """One sentence saying how much of the window is padding, or None when under 1 %."""
+        if self.padding < 0.01:
+            return None
+        real = (1.0 - self.padding) * WINDOW_S
+        return (f"Only {real:.2g} s of the {WINDOW_S:g} s window the model sees is the clip: {self.padding:.0%} is "
+                f"padding (silence and the last frame repeated), so this prediction rests on little evidence."
+                if self.padding >= 0.5 else
+                f"{self.padding:.0%} of the {WINDOW_S:g} s window the model sees is padding "
+                f"(silence and the last frame repeated); the clip is {real:.2g} s.")
 
     def to_dict(self) -> dict:
-        return self.overall.to_dict() | {"windows": [
+        return self.overall.to_dict() | {"padding": round(self.padding, 4), "windows": [
             {"start": w.start, "end": w.end, "padded": w.padded,
              **{h: w.prediction.top(h)[0] for h in HEADS},
              "probabilities": {h: [round(float(p), 4) for p in w.prediction.probs[h]] for h in HEADS}}
@@ -201,6 +215,11 @@ def windows(clip: Clip, *, window: float = WINDOW_S, stride: float = 1.0):
     return clips, [w.start for w in parts], [w.end for w in parts], [w.padded for w in parts]
 
 
+def padding_share(seconds: float) -> float:
+    """Share (0-1) of one model window (``WINDOW_S`` seconds) that a ``seconds``-long clip leaves as padding."""
+    return max(0.0, 1.0 - max(0.0, seconds) / WINDOW_S)
+
+
 def mean_prediction(preds: list[Prediction]) -> Prediction:
     """The mean of several windows' predictions (probabilities, weights, embeddings); present if in any."""
     first = preds[0]
@@ -260,7 +279,7 @@ class Predictor:
         """Predict a clip of any length: one window, or a timeline of windows averaged overall."""
         if clip.duration <= window + 1e-6:
             (single,) = self.predict_batch([clip])
-            return ClipPrediction(overall=single, windows=())
+            return ClipPrediction(overall=single, windows=(), padding=padding_share(clip.duration))
         parts = sliding_windows(clip, window=window, stride=stride)
         preds: list[Prediction] = []
         for i in range(0, len(parts), batch_size):
@@ -302,7 +321,7 @@ class Predictor:
                         Encoded(torch.from_numpy(video.embedding), torch.from_numpy(video.tokens)), am, vm)
         preds = predictions(self.model, out, am, vm)
         if len(preds) == 1:  # a clip no longer than one window: no timeline
-            return ClipPrediction(overall=preds[0], windows=())
+            return ClipPrediction(overall=preds[0], windows=(), padding=padding_share(audio.ends[0] - audio.starts[0]))
         return ClipPrediction(overall=mean_prediction(preds), windows=tuple(
             WindowPrediction(s, e, p, pred) for s, e, p, pred in zip(audio.starts, audio.ends, audio.padded, preds)))
 
@@ -312,34 +331,6 @@ def _concat_tokens(parts: list[np.ndarray]) -> np.ndarray:
     length = max(p.shape[1] for p in parts)
     return np.concatenate([p if p.shape[1] == length else
                            np.pad(p, ((0, 0), (0, length - p.shape[1]), *[(0, 0)] * (p.ndim - 2))) for p in parts])
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A clip of a data set that could not be decoded: its file and the one-sentence reason (the
-    :class:`core.media.MediaError` message). Runs over a data set skip it, name it and count it."""
-
-    path: Path
-    reason: str
-
-    def to_dict(self) -> dict:
-        return {"path": str(self.path), "reason": self.reason}
-
-
-def unreadable_sentence(skipped, *, names: bool = True) -> str:
-    """``"2 clips could not be decoded and were left out: a.mp4 (reason); b.mp4 (reason)."``; "" for none.
-
-    ``skipped``: :class:`Unreadable` items or dicts with ``path`` and ``reason``; ``names`` False gives the
-    count alone.
-    """
-    items = [s if isinstance(s, dict) else s.to_dict() for s in skipped]
-    if not items:
-        return ""
-    many = len(items) != 1
-    head = f"{len(items)} clip{'s' if many else ''} could not be decoded and {'were' if many else 'was'} left out"
-    if not names:
-        return head + "."
-    return head + ": " + "; ".join(f"{Path(s['path']).name} ({s['reason'].rstrip('.')})" for s in items) + "."
 
 
 class ClipSet(torch.utils.data.Dataset):
@@ -398,5 +389,4 @@ def split_steps(steps) -> tuple[tuple, tuple]:
 
 __all__ = ["HEADS", "WINDOW_S", "CHECKPOINTS", "FRAMEWISE", "default_checkpoint", "Prediction", "WindowPrediction",
            "ClipPrediction", "Branch", "Predictor", "inputs", "encode", "heads", "predictions", "limited_threads",
-           "windows", "mean_prediction", "split_steps", "ClipSet", "clip_batches", "default_workers", "Unreadable",
-           "unreadable_sentence"]
+           "windows", "mean_prediction", "split_steps", "ClipSet", "clip_batches", "default_workers", "Unreadable"]

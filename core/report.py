@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core import figures
+from core.datasets import unreadable_sentence
 from core.results import CLEAN, HEADS, ResultsDB, ResultsError, condition_label
 
 # The everyday failures of the factory-av spec, as a stakeholder would name them.
@@ -134,9 +135,11 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
              weights: pd.DataFrame) -> list[str]:
     """The report's plain sentences, each computed from the tables."""
     out: list[str] = []
-    n = len(experiment["clips"])
+    skipped = experiment.get("skipped", [])
+    n = len(experiment["clips"]) - len(skipped)  # the clips scored
+    left_out = [f"**Clips left out:** {unreadable_sentence(skipped)}"] if skipped else []
     if board.empty:
-        return ["This experiment has no stored results yet; run or continue the sweep first."]
+        return ["This experiment has no stored results yet; run or continue the sweep first.", *left_out]
     best = board.iloc[0]
     who = f"the **{best['fusion']}** fusion ({best['checkpoint']})"
     if len(board) > 1:
@@ -208,6 +211,7 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
                        f"zeroed and masked, so they measure the model without a sense, not a separate head.")
     out.append(f"**How precise this is:** every accuracy comes from {n} clips, so one clip moves it by "
                f"{100 / max(n, 1):.1f} points; smaller differences are noise.")
+    out += left_out
     if not experiment.get("complete", True):
         out.append(f"**Unfinished:** the sweep is {100 * experiment['progress']:.0f}% done; numbers may still change.")
     return out

@@ -10,6 +10,7 @@ from pathlib import Path
 from core import corruptions
 from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, as_list, select_corruptions
 from core.experiments.sweep import run_experiment
+from core.datasets import unreadable_sentence
 from core.results import CLEAN, ResultsDB, ResultsError
 
 
@@ -61,6 +62,8 @@ def _cmd_show(args) -> int:
     print(f"experiment {exp['id']} '{exp['name']}': {len(exp['checkpoints'])} checkpoint(s) x "
           f"{len(exp['clips'])} clips "
           f"x {len(exp['conditions'])} conditions; {100 * exp['progress']:.0f} % done, {exp['seconds']:.0f} s computed")
+    if exp["skipped"]:
+        print(unreadable_sentence(exp["skipped"]))
     print(f"config: {json.dumps(exp['config'])}\n")
     _print_table(summary)
     everyday = weights[weights["condition"].isin([CLEAN, *(f"{n}:{s}" for n in ("mute", "gaussian_blur")

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from core import corruptions
-from core.datasets import DatasetError, Sample
+from core.datasets import DatasetError, Sample, Unreadable, unreadable_sentence
 from core.experiments.batch import (
     Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_key, sweep_samples, view_inputs,
 )
@@ -50,11 +50,17 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
     device : "auto" (the GPU when there is one), "cpu", "cuda" or "mps"
         Where the models run (not part of the sweep's identity).
 
+    A clip whose file cannot be decoded is skipped and the sweep goes on: the results database records it
+    with its one-sentence reason (``get_experiment(...)["skipped"]``), it has no rows, and every condition
+    is complete without it. A continued sweep does not decode it again (no retrying on every run, and
+    the sweep can finish); a repaired file has another size, which makes it another sweep (the identity
+    holds each clip's size), and deleting the experiment retries everything.
+
     Raises
     ------
     ExperimentError
-        Bad config, data set, model or clip (``DatasetError``, ``ModelError`` and
-        ``MediaError`` are turned into it), or a results database that cannot be used.
+        Bad config, data set or model (``DatasetError`` and ``ModelError`` are turned into it), no clip
+        that can be decoded, or a results database that cannot be used.
     """
     try:
         handle = db if isinstance(db, ResultsDB) else ResultsDB(db)
@@ -86,9 +92,11 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
         clips=[(s.path, s.label) for s in samples], conditions=conditions)
     ids = db.condition_ids(eid)
     done = db.done_clips(eid)
+    unreadable = db.skipped_clips(eid)  # decoded before and failed: not decoded again
     labels = [[ck.classes.index(s.label) for s in samples] for ck in checkpoints]
     total = len(checkpoints) * len(conditions) * len(samples)
-    count = sum(len(v) for v in done.values())
+    per_clip = len(checkpoints) * len(conditions)  # clip-conditions a skipped clip accounts for
+    count = sum(len(v) for v in done.values()) + per_clip * len(unreadable)
     left_out = "".join(f"; {n} clip(s) labelled '{label}' left out (not a class of every model)"
                        for label, n in skipped.items())
     progress(count, total, f"experiment {eid}: {count} of {total} clip-conditions already stored{left_out}")
@@ -106,20 +114,39 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
     pool = ThreadPoolExecutor(max_workers=_WORKERS)
     try:
         for start in range(0, len(samples), config.batch_size):
-            indices = list(range(start, min(start + config.batch_size, len(samples))))
-            pending = [(c, s, m, [k for k in range(len(checkpoints))
-                                  if not set(indices) <= done.get(ids[(k, c, s)], set())])
-                       for c, s, m in conditions]
-            pending = [p for p in pending if p[3]]
+            indices = [i for i in range(start, min(start + config.batch_size, len(samples))) if i not in unreadable]
+            if not _pending(indices, conditions, len(checkpoints), ids, done):
+                continue
+            decoded = {i: _decode(samples[i]) for i in indices}
+            bad = {i: c.reason for i, c in decoded.items() if isinstance(c, Unreadable)}
+            if bad:
+                db.skip_clips(eid, bad)
+                unreadable.update(bad)
+                count += per_clip * len(bad)
+                progress(count, total, unreadable_sentence([decoded[i] for i in bad]))
+                indices = [i for i in indices if i not in bad]
+            pending = _pending(indices, conditions, len(checkpoints), ids, done)
             if pending:
-                batch = Batch([_decode(samples[i]) for i in indices], indices, checkpoints,
-                              [samples[i].path for i in indices])
+                batch = Batch([decoded[i] for i in indices], indices, checkpoints, [samples[i].path for i in indices])
                 _run_batch(batch, pending, checkpoints, config, reuse, pool,
                            lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out), store)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead
         pool.shutdown(wait=True, cancel_futures=True)
+    if len(unreadable) == len(samples):
+        first = samples[min(unreadable)].path
+        raise ExperimentError(f"None of the {len(samples)} clips could be decoded; the first, '{first}': "
+                              f"{unreadable[min(unreadable)]}")
     db.finish_experiment(eid)
     return eid
+
+
+def _pending(indices: list[int], conditions, n_models: int, ids: dict, done: dict) -> list[tuple]:
+    """The conditions with work left on these clips: ``(corruption, severity, modality, [model indices])``."""
+    if not indices:
+        return []
+    pending = [(c, s, m, [k for k in range(n_models) if not set(indices) <= done.get(ids[(k, c, s)], set())])
+               for c, s, m in conditions]
+    return [p for p in pending if p[3]]
 
 
 def _run_batch(batch: Batch, pending: list[tuple], checkpoints: list[SweepModel], config: ExperimentConfig,
@@ -179,11 +206,12 @@ def _params_key(name: str, severity: int) -> str | None:
     return None if c.stochastic else repr(sorted(c.params(severity).items()))
 
 
-def _decode(sample: Sample) -> Clip:
+def _decode(sample: Sample) -> Clip | Unreadable:
+    """The clip padded to one window, or, for a file that cannot be decoded, why."""
     try:
         clip = load_clip(sample.path)
     except MediaError as exc:
-        raise ExperimentError(f"The clip '{sample.path}' could not be read: {exc}") from exc
+        return Unreadable(sample.path, str(exc))
     return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
 
 

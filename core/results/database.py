@@ -128,7 +128,7 @@ class ResultsDB:
                             [(eid, i, c["name"], str(c["path"]), c["fusion"], json.dumps(list(c["classes"])),
                               c["fingerprint"], c.get("format", "avlab"),
                               json.dumps(list(c.get("native_heads", HEADS)))) for i, c in enumerate(checkpoints)])
-            con.executemany("INSERT INTO clips VALUES (?, ?, ?, ?)",
+            con.executemany("INSERT INTO clips (experiment_id, idx, path, label) VALUES (?, ?, ?, ?)",
                             [(eid, i, str(p), label) for i, (p, label) in enumerate(clips)])
             con.executemany("INSERT INTO conditions (experiment_id, checkpoint_idx, corruption, severity, modality) "
                             "VALUES (?, ?, ?, ?, ?)",
@@ -151,6 +151,29 @@ class ResultsDB:
             done.setdefault(cid, set()).add(clip)
         return done
 
+    def skipped_clips(self, experiment_id: int) -> dict[int, str]:
+        """Clip index -> the one-sentence reason its file could not be decoded (what a resumed sweep skips)."""
+        rows = self.con.execute("SELECT idx, skipped FROM clips WHERE experiment_id = ? AND skipped IS NOT NULL",
+                                (experiment_id,))
+        return {int(i): str(reason) for i, reason in rows}
+
+    def skip_clips(self, experiment_id: int, reasons: dict[int, str]) -> None:
+        """Record clips whose files could not be decoded (clip index -> one-sentence reason).
+
+        They get no prediction rows; every condition is complete without them, and a continued sweep
+        does not decode them again (a repaired file has another size, which makes another sweep).
+        """
+        with self.transaction() as con:
+            con.executemany("UPDATE clips SET skipped = ? WHERE experiment_id = ? AND idx = ?",
+                            [(str(reason), experiment_id, int(i)) for i, reason in reasons.items()])
+            con.execute("UPDATE conditions SET complete = (n_done >= ?) WHERE experiment_id = ?",
+                        (self._n_scored(experiment_id), experiment_id))
+
+    def _n_scored(self, experiment_id: int) -> int:
+        """The clips of an experiment that are not skipped: what a complete condition holds."""
+        return self.con.execute("SELECT count(*) FROM clips WHERE experiment_id = ? AND skipped IS NULL",
+                                (experiment_id,)).fetchone()[0]
+
     def write_predictions(self, experiment_id: int, rows: Iterable[tuple], *, seconds: float = 0.0) -> None:
         """Store prediction rows in one transaction and update the conditions they complete.
 
@@ -164,7 +187,7 @@ class ResultsDB:
         touched = sorted({r[0] for r in rows})
         with self.transaction() as con:
             con.executemany("INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            n_clips = con.execute("SELECT count(*) FROM clips WHERE experiment_id = ?", (experiment_id,)).fetchone()[0]
+            n_clips = self._n_scored(experiment_id)
             for cid in touched:
                 n = con.execute("SELECT count(*) FROM predictions WHERE condition_id = ? AND head = 'fused'",
                                 (cid,)).fetchone()[0]
@@ -190,23 +213,27 @@ class ResultsDB:
     # ------------------------------------------------------------------ reading
 
     def list_experiments(self) -> pd.DataFrame:
-        """One row per experiment: id, name, created, finished, progress (0-1), checkpoints, clips, conditions."""
+        """One row per experiment: id, name, created, finished, progress (0-1), checkpoints, clips, conditions,
+        and ``skipped``, the clips whose files could not be decoded (progress counts the others)."""
         rows = self.con.execute("""
             SELECT e.id, e.name, e.created, e.finished, e.seconds,
                    (SELECT group_concat(name, ', ') FROM checkpoints WHERE experiment_id = e.id),
                    (SELECT count(*) FROM clips WHERE experiment_id = e.id),
                    (SELECT count(*) FROM conditions WHERE experiment_id = e.id),
-                   (SELECT coalesce(sum(n_done), 0) FROM conditions WHERE experiment_id = e.id)
+                   (SELECT coalesce(sum(n_done), 0) FROM conditions WHERE experiment_id = e.id),
+                   (SELECT count(*) FROM clips WHERE experiment_id = e.id AND skipped IS NOT NULL)
             FROM experiments e ORDER BY e.id""").fetchall()
         out = pd.DataFrame(rows, columns=["id", "name", "created", "finished", "seconds", "checkpoints", "clips",
-                                          "conditions", "done"])
-        out["progress"] = out["done"] / (out["clips"] * out["conditions"]).where(lambda s: s > 0)
+                                          "conditions", "done", "skipped"])
+        out["progress"] = out["done"] / ((out["clips"] - out["skipped"]) * out["conditions"]).where(lambda s: s > 0)
         for col in ("created", "finished"):
             out[col] = pd.to_datetime(out[col], unit="s")
         return out.drop(columns="done")
 
     def get_experiment(self, experiment_id: int) -> dict:
-        """The experiment's config, checkpoints (name, path, fusion, classes), clips, conditions and progress."""
+        """The experiment's config, checkpoints (name, path, fusion, classes), clips (path, label), conditions,
+        progress, and ``skipped``: the clips whose files could not be decoded (path, label, reason), left out of
+        every condition."""
         row = self.con.execute("SELECT id, name, config, created, finished, seconds FROM experiments WHERE id = ?",
                                (int(experiment_id),)).fetchone()
         if row is None:
@@ -216,15 +243,16 @@ class ResultsDB:
                        for n, p, f, c, fp, fmt, nh in self.con.execute(
                            "SELECT name, path, fusion, classes, fingerprint, format, native_heads FROM checkpoints "
                            "WHERE experiment_id = ? ORDER BY idx", (row[0],))]
-        clips = self.con.execute("SELECT path, label FROM clips WHERE experiment_id = ? ORDER BY idx",
+        clips = self.con.execute("SELECT path, label, skipped FROM clips WHERE experiment_id = ? ORDER BY idx",
                                  (row[0],)).fetchall()
         conds = self.con.execute("SELECT checkpoint_idx, corruption, severity, modality, n_done, complete "
                                  "FROM conditions WHERE experiment_id = ? ORDER BY id", (row[0],)).fetchall()
         done = sum(c[4] for c in conds)
+        skipped = [{"path": p, "label": l, "reason": r} for p, l, r in clips if r is not None]
         return {"id": row[0], "name": row[1], "config": json.loads(row[2]), "created": row[3], "finished": row[4],
-                "seconds": row[5], "checkpoints": checkpoints, "clips": [{"path": p, "label": l} for p, l in clips],
-                "conditions": [condition_label(c, s) for k, c, s, *_ in conds if k == 0],
-                "progress": done / max(1, len(clips) * len(conds)),
+                "seconds": row[5], "checkpoints": checkpoints, "clips": [{"path": p, "label": l} for p, l, _ in clips],
+                "skipped": skipped, "conditions": [condition_label(c, s) for k, c, s, *_ in conds if k == 0],
+                "progress": done / max(1, (len(clips) - len(skipped)) * len(conds)),
                 "complete": bool(conds) and all(c[5] for c in conds)}
 
     def _rows(self, experiment_id: int, where: str = "", params: tuple = ()) -> pd.DataFrame:

@@ -6,7 +6,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
   rerun of the same config continue it;
 * ``checkpoints`` and ``clips`` of an experiment (per model: name, path, classes, content hash
   (``fingerprint``), ``format`` (avlab, torchscript, onnx, ...) and ``native_heads`` (JSON list; the
-  other heads are ablations); path, label per clip);
+  other heads are ablations); path, label per clip, and ``skipped``: NULL, or the one-sentence reason
+  the clip's file could not be decoded (it has no predictions; conditions are complete without it);
 * ``conditions``: one row per checkpoint x (``clean`` or corruption x severity), with the
   number of clips done and a complete flag;
 * ``predictions``: per clip x condition x head (audio, video, fused) the predicted class, the
@@ -19,7 +20,7 @@ import sqlite3
 
 from core.models.interface import HEADS  # noqa: F401 - the one home of the head names
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x61766C62  # "avlb": tells our files from other SQLite databases
 CLEAN = "clean"
 
@@ -117,4 +118,7 @@ _V2 = """
 ALTER TABLE checkpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'avlab';
 ALTER TABLE checkpoints ADD COLUMN native_heads TEXT NOT NULL DEFAULT '["audio", "video", "fused"]'
 """
-MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1), 1: lambda con: _execute_script(con, _V2)}
+# Version 3: a clip whose file cannot be decoded is skipped with its reason, and the sweep goes on.
+_V3 = "ALTER TABLE clips ADD COLUMN skipped TEXT"
+MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1), 1: lambda con: _execute_script(con, _V2),
+              2: lambda con: _execute_script(con, _V3)}

@@ -208,3 +208,68 @@ def test_several_checkpoints_share_corrupted_clips_and_see_their_own_frames(tiny
         seen, every = (runs[f][runs[f]["checkpoint"] == name] for f in ("seen", "all"))
         np.testing.assert_allclose(np.stack(seen.loc["gaussian_blur:2"]["probs"]),
                                    np.stack(every.loc["gaussian_blur:2"]["probs"]), atol=1e-5)
+
+
+def test_an_undecodable_clip_is_skipped_named_and_not_retried(tiny, reference, tmp_path, monkeypatch):
+    """A broken file third in the data set: the sweep goes on, stores why, and the others' rows equal the
+    reference sweep's (corruptions are seeded by file name, so copies of the clips are corrupted alike)."""
+    import shutil
+
+    from core import report
+    from core.experiments import sweep
+    from core.media import MediaError
+
+    root, _ = tiny
+    data = tmp_path / "with_broken"
+    data.mkdir()
+    names = ["bright_0.mp4", "bright_1.mp4", "broken.mp4", "dark_0.mp4", "dark_1.mp4"]
+    for name in names:
+        if name != "broken.mp4":
+            shutil.copy(root / name, data / name)
+    (data / "broken.mp4").write_bytes((root / "dark_0.mp4").read_bytes()[:700])  # a truncated download
+    labels = ["bright", "bright", "dark", "dark", "dark"]
+    (data / "manifest.csv").write_text("path,label\n" + "".join(f"{n},{y}\n" for n, y in zip(names, labels)))
+    with pytest.raises(MediaError) as info:
+        load_clip(data / "broken.mp4")
+    path = tmp_path / "broken.db"
+    messages = []
+    eid = run_experiment(_config(tiny, data=str(data)), db=path, progress=lambda d, t, m: messages.append((d, t, m)))
+    assert messages[-1][0] == messages[-1][1]  # the progress reaches its total
+    assert any(m.startswith("1 clip could not be decoded and was left out: broken.mp4 (") for *_, m in messages)
+    with ResultsDB(path) as db:
+        exp = db.get_experiment(eid)
+        assert exp["skipped"] == [{"path": str(data / "broken.mp4"), "label": "dark", "reason": str(info.value)}]
+        assert exp["complete"] and exp["progress"] == 1.0 and len(exp["clips"]) == 5
+        listed = db.list_experiments().iloc[0]
+        assert listed["skipped"] == 1 and listed["progress"] == 1.0
+        assert db.skipped_clips(eid) == {2: str(info.value)}
+        assert set(db.predictions(eid)["clip_idx"]) == {0, 1, 3, 4}
+        assert set(db.condition_metrics(eid)["n"]) == {4}
+    rows, ref = _probs(path, eid), _probs(*reference)
+    rows["clip"] = [Path(p).name for p in rows["clip_path"]]
+    ref["clip"] = [Path(p).name for p in ref["clip_path"]]
+    mine = rows.reset_index().set_index(["condition", "head", "clip"]).sort_index()
+    theirs = ref.reset_index().set_index(["condition", "head", "clip"]).sort_index()
+    assert list(mine.index) == list(theirs.index)
+    # batches differ in size around the gap (one clip instead of two): equal up to float32 rounding
+    np.testing.assert_allclose(np.stack(mine["probs"]), np.stack(theirs["probs"]), atol=1e-6)
+    assert (mine["predicted"] == theirs["predicted"]).all()
+    # a continued sweep does not decode the broken file again, and finishes at once
+    decoded = []
+    monkeypatch.setattr(sweep, "load_clip", lambda p, **kw: decoded.append(Path(p).name) or load_clip(p, **kw))
+    assert run_experiment(_config(tiny, data=str(data)), db=path) == eid
+    assert decoded == []
+    # the report says it in one sentence, with the number stored
+    text = "\n".join(report.build(eid, db=path).findings)
+    assert f"**Clips left out:** 1 clip could not be decoded and was left out: broken.mp4 " \
+           f"({str(info.value).rstrip('.')})." in text
+    assert "every accuracy comes from 4 clips" in text
+
+
+def test_a_data_set_whose_clips_all_fail_to_decode_is_one_sentence(tiny, tmp_path):
+    data = tmp_path / "broken_only"
+    data.mkdir()
+    (data / "a.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
+    (data / "manifest.csv").write_text("path,label\na.mp4,bright\n")
+    with pytest.raises(ExperimentError, match=r"None of the 1 clips could be decoded; the first, '.*a\.mp4'"):
+        run_experiment(_config(tiny, data=str(data)), db=tmp_path / "r.db")

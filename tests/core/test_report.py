@@ -104,3 +104,24 @@ def test_cli_writes_the_report_and_csv_and_fails_in_one_sentence(db_path, tmp_pa
     bad = subprocess.run([sys.executable, "-m", "core.report", "7", "--db", str(db_path)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: There is no experiment 7")
+
+
+def test_clips_that_could_not_be_decoded_are_one_sentence_with_the_stored_count(tmp_path):
+    path = tmp_path / "skipped.db"
+    reasons = {2: "The file is empty.", 3: "The file is damaged or truncated, so it could not be decoded."}
+    with ResultsDB(path) as db:
+        eid, _ = db.start_experiment(
+            key="k", name="hand", config={"seed": 0, "data": "somewhere"},
+            checkpoints=[{"name": "m1", "path": "/ck/m1", "fusion": "concat", "classes": CLASSES, "fingerprint": "m1"}],
+            clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)], conditions=CONDITIONS)
+        db.skip_clips(eid, reasons)
+        for corruption, severity, _ in CONDITIONS:
+            _write(db, eid, 0, corruption, severity, {h: [1, 0] for h in ("audio", "video", "fused")})
+        db.finish_experiment(eid)
+        stored = len(db.get_experiment(eid)["skipped"])
+    r = report.build(eid, db=path)
+    assert stored == 2
+    assert f"**Clips left out:** {stored} clips could not be decoded and were left out: 2.mp4 (The file is empty); " \
+           "3.mp4 (The file is damaged or truncated, so it could not be decoded)." in r.findings
+    assert any("every accuracy comes from 2 clips, so one clip moves it by 50.0 points" in f for f in r.findings)
+    assert "3.mp4 (The file is damaged or truncated" in report.to_html(r)

@@ -200,11 +200,12 @@ def test_wal_mode_and_migration_path(tmp_path, monkeypatch):
     with ResultsDB(path) as db:
         assert db.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         _experiment(db)
-    # a future version 3 adds a column; opening a version-2 file migrates it in place, rows kept
-    monkeypatch.setattr(results.schema, "SCHEMA_VERSION", 3)
-    monkeypatch.setitem(results.MIGRATIONS, 2, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
+    # a future version adds a column; opening a file of the current version migrates it in place, rows kept
+    now = results.SCHEMA_VERSION
+    monkeypatch.setattr(results.schema, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(results.MIGRATIONS, now, lambda con: con.execute("ALTER TABLE experiments ADD COLUMN note TEXT"))
     with ResultsDB(path) as db:
-        assert db.con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.con.execute("PRAGMA user_version").fetchone()[0] == now + 1
         assert db.con.execute("SELECT name, note FROM experiments").fetchall() == [("hand", None)]
 
 
@@ -222,6 +223,41 @@ def test_a_version_1_file_gains_the_model_format_and_native_heads(tmp_path):
     with ResultsDB(path) as db:
         (ck,) = db.get_experiment(1)["checkpoints"]
     assert ck["format"] == "avlab" and ck["native_heads"] == ["audio", "video", "fused"] and ck["fingerprint"] == "abc"
+
+
+def test_a_version_2_file_gains_skipped_clips(tmp_path):
+    """Version 3: clips whose files cannot be decoded are recorded with their reason; conditions complete without
+    them; progress and the listing count the others."""
+    path = tmp_path / "v2.db"
+    con = sqlite3.connect(path)
+    results.MIGRATIONS[0](con)
+    results.MIGRATIONS[1](con)
+    con.execute(f"PRAGMA application_id = {results.schema.APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with ResultsDB(path) as db:
+        assert db.con.execute("PRAGMA user_version").fetchone()[0] == results.SCHEMA_VERSION >= 3
+        eid = _experiment(db, checkpoints=("m1",))
+        db.skip_clips(eid, {3: "The file is damaged or truncated, so it could not be decoded."})
+        for corruption, severity, _ in CONDITIONS:
+            _write(db, eid, 0, corruption, severity, {h: [1, 0, 1] for h in ("audio", "video", "fused")})
+        assert db.finish_experiment(eid)
+        exp = db.get_experiment(eid)
+        assert exp["skipped"] == [{"path": "/clips/3.mp4", "label": "b",
+                                   "reason": "The file is damaged or truncated, so it could not be decoded."}]
+        assert exp["complete"] and exp["progress"] == 1.0 and len(exp["clips"]) == 4
+        assert db.skipped_clips(eid) == {3: "The file is damaged or truncated, so it could not be decoded."}
+        listed = db.list_experiments().iloc[0]
+        assert listed["clips"] == 4 and listed["skipped"] == 1 and listed["progress"] == 1.0
+        assert set(db.condition_metrics(eid)["n"]) == {3}
+        # skipping after the rows were written completes the conditions too
+        other = _experiment(db, key="k2", checkpoints=("m1",))
+        for corruption, severity, _ in CONDITIONS:
+            _write(db, other, 0, corruption, severity, {h: [1, 0, 1] for h in ("audio", "video", "fused")})
+        assert not db.get_experiment(other)["complete"]
+        db.skip_clips(other, {3: "The file is empty."})
+        assert db.get_experiment(other)["complete"] and db.finish_experiment(other)
 
 
 def test_default_path_follows_the_environment(monkeypatch, tmp_path):
