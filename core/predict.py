@@ -11,7 +11,7 @@ import json
 import sys
 
 from core.inference import HEADS, Predictor
-from core.media import MediaError, load_clip
+from core.media import MediaError, decoding_notes, load_clip
 from core.models import ModelError
 
 EXIT_BAD_INPUT = 2
@@ -26,6 +26,8 @@ def _report(result, model, path) -> str:
         lines.append(f"  {head:<6} {label:<16} {p:6.1%}{kind}")
     if overall.weights is not None:
         lines.append(f"  modality weights  audio {overall.weights[0]:.2f}  video {overall.weights[1]:.2f}")
+    if note := result.padding_note():
+        lines.append(f"  {note}")
     missing = [m for m, seen in overall.present.items() if not seen]
     if missing:
         lines.append(f"  missing or silent: {', '.join(missing)}")
@@ -60,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         model = predictor.model
         print(json.dumps({"clip": args.clip, "duration": round(clip.duration, 3), "classes": list(predictor.classes),
-                          "model": model.describe(),
+                          "model": model.describe(), "media": clip.metadata,
                           **result.to_dict()}))
     else:
         print(_report(result, predictor.model, args.clip))
+        for note in decoding_notes(clip.metadata):
+            print(f"  {note}")
     return 0
 
 

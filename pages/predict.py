@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.media import MediaError
+from core.media import MediaError, decoding_notes
 from ui import analysis, charts
 from ui.models import heads_note
 from ui.widgets import heads_summary, page_inputs, player, weights_caption
@@ -26,6 +26,8 @@ pred = result.overall
 label, p = pred.top("fused")
 over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
 st.subheader(f"Decision: {label} ({p:.0%}){over}")
+if note := result.padding_note():
+    (st.warning if result.padding >= 0.5 else st.caption)(note)
 heads_summary(pred)
 if note := heads_note(info):
     st.caption(note)
@@ -40,6 +42,8 @@ with media:
                        f"{'audio' if clip.has_audio else 'no audio'}")
     except MediaError as exc:
         st.error(str(exc))
+    for note in decoding_notes(clip.metadata):
+        st.caption(note)
 
 if result.windows:
     st.subheader("Timeline")

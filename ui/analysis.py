@@ -92,7 +92,9 @@ def predict(info: ModelChoice, ref: ClipRef, steps: Steps = (), seed: int = 0, *
 
 def _playable(clip: Clip) -> bool:
     meta = clip.metadata
-    return (meta.get("container"), meta.get("video_codec"), meta.get("audio_codec")) in _PLAYABLE
+    # a rotated file is re-encoded upright, so the preview is the picture the model gets, whatever the browser
+    return (meta.get("container"), meta.get("video_codec"), meta.get("audio_codec")) in _PLAYABLE \
+        and not meta.get("rotation")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

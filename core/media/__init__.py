@@ -10,11 +10,11 @@ alpha, constant frame rate), :mod:`.sound` (audio placement, DC offset, downmix)
 (clips to browser-playable MP4), :mod:`.windows` (fixed-length windows for a model).
 """
 from .clip import SAMPLE_RATE, Clip, MediaError, no_audio, no_video
-from .decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION_S, DEFAULT_MAX_SIDE, load_clip
+from .decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION_S, DEFAULT_MAX_SIDE, decoding_notes, load_clip
 from .encode import clip_to_mp4_bytes, write_clip
 from .picture import BACKGROUND
 from .windows import Window, pad_clip, sliding_windows, window_starts
 
 __all__ = ["SAMPLE_RATE", "BACKGROUND", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DURATION_S", "DEFAULT_MAX_SIDE",
-           "Clip", "MediaError", "Window", "clip_to_mp4_bytes", "load_clip", "no_audio", "no_video",
+           "Clip", "MediaError", "Window", "clip_to_mp4_bytes", "decoding_notes", "load_clip", "no_audio", "no_video",
            "pad_clip", "sliding_windows", "window_starts", "write_clip"]

@@ -200,6 +200,33 @@ def _decode_container(container, max_side, max_duration, truncate, sr) -> Clip:
     return Clip(frames=frames, fps=fps, audio=samples, sr=sr, duration=float(duration), metadata=metadata)
 
 
+def decoding_notes(metadata: dict) -> list[str]:
+    """Plain sentences on what decoding chose or changed for a clip (from :attr:`Clip.metadata`):
+    the streams used when there was a choice, cover art left out, rotation, variable frame rate,
+    an audio offset kept in sync, a downmix that kept one channel. Empty for a plain file."""
+    notes = []
+    others = {kind: metadata.get(f"other_{kind}_streams", 0) for kind in ("video", "audio")}
+    if any(others.values()):
+        used = [f"{kind} stream {metadata[f'{kind}_stream']}" for kind in ("video", "audio")
+                if metadata.get(f"{kind}_stream") is not None]
+        extra = [f"{n} other {kind} stream{'s' if n > 1 else ''}" for kind, n in others.items() if n]
+        notes.append(f"Used {' and '.join(used)} (the default, else the first); the file has "
+                     f"{' and '.join(extra)}, left out.")
+    if metadata.get("attached_pictures"):
+        notes.append("The file's cover art is a still picture, not video: the clip is audio only.")
+    if metadata.get("rotation"):
+        notes.append(f"Stored rotated ({metadata['rotation']}°); shown and analysed upright.")
+    if metadata.get("variable_frame_rate"):
+        notes.append("Variable frame rate: frames placed by their timestamps at a constant rate.")
+    offset = metadata.get("audio_offset")
+    if offset is not None and abs(offset) >= 0.05:
+        notes.append(f"The audio starts {abs(offset):.2f} s {'after' if offset > 0 else 'before'} the picture; "
+                     "both are kept in sync on one timeline.")
+    if str(metadata.get("downmix", "")).startswith("louder"):
+        notes.append("The stereo channels cancel when averaged (opposite phase); the louder channel is used.")
+    return notes
+
+
 def _timeline_start(video: VideoSink | None, audio: AudioSink | None) -> float:
     """Time 0 of the clip: the first frame, unless the audio starts more than one frame earlier."""
     if video is None:

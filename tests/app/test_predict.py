@@ -1,6 +1,8 @@
 """AppTest of the Predict page: load, upload, long clips, bad files, checkpoint switch."""
 from __future__ import annotations
 
+import numpy as np
+
 from tests.app.conftest import app, errors
 
 PAGE = "pages/predict.py"
@@ -116,3 +118,34 @@ def test_no_checkpoint_at_all_is_one_sentence(tmp_path, monkeypatch, sample_clip
     at.switch_page(PAGE).run()
     assert not at.exception and not at.metric
     assert errors(at) == ["No model is available, so there is nothing to predict with; train one first."]
+
+
+def test_rotated_and_short_uploads_say_what_decoding_did(checkpoint):
+    import io
+    import wave
+
+    from core.media import load_clip
+    from tests.core.test_media_cases import CASES
+
+    at = app(PAGE)
+    rotated = (CASES / "01_rotated_portrait.mp4").read_bytes()
+    at.file_uploader(key="predict_upload").set_value(("phone.mp4", rotated, "video/mp4")).run()
+    assert not at.exception and not errors(at)
+    assert any(c.value == "Stored rotated (90°); shown and analysed upright." for c in at.caption)
+    assert [w.value for w in at.warning] == [
+        "Only 2 s of the 5 s window the model sees is the clip: 60% is padding (silence and the last frame "
+        "repeated), so this prediction rests on little evidence."]
+    from ui import analysis
+
+    ref = at.session_state["avlab_clip"]
+    preview = load_clip(analysis.preview_mp4(ref.key, (), 0, ref))  # the bytes the page plays
+    assert preview.frames.shape[1:3] == (160, 120)  # upright, as the model gets it
+    pcm = io.BytesIO()
+    with wave.open(pcm, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16_000)
+        w.writeframes((np.sin(np.arange(480) / 3) * 8000).astype("<i2").tobytes())
+    at.file_uploader(key="predict_upload").set_value(("click.wav", pcm.getvalue(), "audio/wav")).run()
+    assert not at.exception and not errors(at)
+    assert [w.value for w in at.warning] == [
+        "Only 0.03 s of the 5 s window the model sees is the clip: 99% is padding (silence and the last frame "
+        "repeated), so this prediction rests on little evidence."]

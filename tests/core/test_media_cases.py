@@ -299,3 +299,51 @@ def test_dc_offset_does_not_change_predictions(tmp_path):
     offset = predictor.predict(load_clip(_wav(tmp_path / "dc.wav", (y + 0.25)[None], 16_000))).overall
     for head in ("audio", "fused"):
         np.testing.assert_allclose(offset.probs[head], clean.probs[head], atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- through core.predict and the page
+
+def _predict_json(capsys, path) -> dict:
+    import json
+
+    from core.predict import main
+
+    assert main([str(path), "--json", "--device", "cpu"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("name,duration,size", [
+    ("01_rotated_portrait.mp4", 2.0, (120, 160)), ("02_audio_starts_1s_late.mp4", 4.0, (160, 120)),
+    ("02b_audio_starts_1s_late.mkv", 4.0, (160, 120)), ("03_vfr.mp4", 4.0, (160, 120)),
+    ("13b_hevc.mp4", 2.0, (320, 240)), ("14b_alpha_png.mov", 2.0, (160, 120))])
+def test_core_predict_reports_the_decoded_values(capsys, name, duration, size):
+    out = _predict_json(capsys, CASES / name)
+    assert out["duration"] == pytest.approx(duration, abs=0.01)
+    assert (out["media"]["width"], out["media"]["height"]) == size
+    assert out["padding"] == pytest.approx(1 - duration / 5.0, abs=0.01)
+
+
+def test_a_short_sound_says_how_much_of_the_window_is_padding(tmp_path, capsys):
+    from core.predict import main
+
+    click = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(480) / 16_000)).astype(np.float32)[None]
+    path = _wav(tmp_path / "click.wav", click, 16_000)
+    out = _predict_json(capsys, path)
+    assert out["duration"] == pytest.approx(0.03, abs=1e-3)
+    assert out["padding"] == pytest.approx(1 - 0.03 / 5.0, abs=1e-3)
+    assert main([str(path), "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "Only 0.03 s of the 5 s window the model sees is the clip: 99% is padding" in text
+
+
+def test_decoding_notes_name_the_stream_choice_and_the_offset(tmp_path):
+    from core.media import decoding_notes
+
+    clip = load_clip(_write(tmp_path / "tracks.mkv", fmt="matroska",
+                            audio=[(_burst(2.0, 0.5), False), (_burst(2.0, 1.0), True)]))
+    (note,) = decoding_notes(clip.metadata)
+    assert note == ("Used video stream 0 and audio stream 2 (the default, else the first); the file has "
+                    "1 other audio stream, left out.")
+    late = decoding_notes(load_clip(CASES / "02_audio_starts_1s_late.mp4").metadata)
+    assert late == ["The audio starts 0.98 s after the picture; both are kept in sync on one timeline."]
+    assert decoding_notes(load_clip(CASES / "02c_control_in_sync.mp4").metadata) == []
