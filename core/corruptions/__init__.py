@@ -14,8 +14,13 @@ Naming rule (registry key = results column = file name; the UI label is derived)
 names that exist in several modalities: 'Gaussian Noise (video)', 'Gaussian Noise (audio)'.
 
 Severities are integers 1-5; each entry's table gives five sets of named physical
-parameters. A single-level corruption (``mute``, ``video_off``) has the same
-parameters at every severity. Calls take an ``rng``: same seed, same result.
+parameters. A single-level corruption (``mute``, ``video_off``: an on/off failure)
+is registered with :func:`single_level` and declares it in ``Corruption.levels``,
+``(1,)`` instead of ``(1, 2, 3, 4, 5)``: sweeps, curves, reports and the pages' severity
+controls run and show it once, at severity 1 (:func:`grid` builds such a list). Any
+severity 1-5 is still accepted and gives the same result, so stored ``mute:3`` rows and
+calls such as ``core.evaluate --corruption mute`` (severity 3 by default) stay valid.
+Calls take an ``rng``: same seed, same result.
 
 Example
 -------
@@ -40,6 +45,11 @@ from . import audio, crossmodal, video
 
 MODALITIES = ("video", "audio", "audiovisual")
 SEVERITIES = (1, 2, 3, 4, 5)
+# Incremented whenever a registered corruption's output or the sweep grid changes, so that a sweep stored
+# under older definitions is not continued with new rows (it is part of core.experiments' sweep key).
+# 2: single-level corruptions run once; motion_blur's ImageMagick kernel length; pixelate's cells
+# scaled to the frame; frame_drop exact in time; jpeg_compression on clips over 65,500 rows.
+REVISION = 2
 _PREFIX = {"audio": "audio_", "audiovisual": "av_"}
 _ACRONYMS = {"av": "AV", "jpeg": "JPEG"}
 
@@ -66,6 +76,9 @@ class Corruption:
         One sentence for users.
     stochastic : bool
         False when the result does not depend on the rng.
+    levels : tuple of int
+        The severities that differ: ``(1, 2, 3, 4, 5)``, or ``(1,)`` for a single-level
+        corruption (registered with :func:`single_level`; every severity gives its one level).
     """
 
     name: str
@@ -75,6 +88,7 @@ class Corruption:
     source: str = ""
     doc: str = ""
     stochastic: bool = True
+    levels: tuple = SEVERITIES
 
     def params(self, severity: int) -> dict:
         """The physical parameters at ``severity`` (an integer 1-5), else ``ValueError``."""
@@ -115,8 +129,15 @@ def table(**columns: Sequence) -> tuple[Mapping, ...]:
 
 
 def single_level(**params) -> tuple[Mapping, ...]:
-    """One level used at every severity 1-5 (an on/off failure such as ``mute``)."""
+    """One level used at every severity 1-5 (an on/off failure such as ``mute``).
+
+    Registering with it declares the corruption single-level (``Corruption.levels == (1,)``).
+    """
     return (MappingProxyType(dict(params)),) * 5
+
+
+def _is_single_level(severities: Sequence[Mapping]) -> bool:
+    return all(dict(p) == dict(severities[0]) for p in severities)
 
 
 REGISTRY: dict[str, Corruption] = {}
@@ -129,7 +150,11 @@ def register(name: str, modality: str, fn: Callable, severities: tuple, *, sourc
         raise ValueError(f"A corruption named '{name}' is already registered.")
     if modality not in MODALITIES:
         raise ValueError(f"Modality must be one of {MODALITIES}; got '{modality}'.")
-    REGISTRY[name] = Corruption(name, modality, fn, tuple(severities), source, doc, stochastic)
+    if len(severities) != 5:
+        raise ValueError(f"A severity table has 5 levels (use table() or single_level()); got {len(severities)}.")
+    # five equal rows are what single_level() makes: one level, declared as such
+    levels = (1,) if _is_single_level(severities) else SEVERITIES
+    REGISTRY[name] = Corruption(name, modality, fn, tuple(severities), source, doc, stochastic, levels)
     return REGISTRY[name]
 
 
@@ -153,7 +178,8 @@ register("defocus_blur", "video", video.defocus_blur,
          table(radius=[3, 4, 6, 8, 10], alias_blur=[0.1, 0.5, 0.5, 0.5, 0.5]),
          source=IMAGENET_C, doc="Out of focus: disk blur, radius in px at 224 px.", stochastic=False)
 register("motion_blur", "video", video.motion_blur, table(radius=[10, 15, 15, 15, 20], sigma=[3, 5, 8, 12, 15]),
-         source=IMAGENET_C, doc="Camera shake: one-sided line blur at a random angle, px at 224 px.")
+         source=IMAGENET_C,
+         doc="Camera shake: a one-sided line blur of 2 x radius + 1 taps at a random angle, px at 224 px.")
 register("zoom_blur", "video", video.zoom_blur, table(max_zoom=[1.10, 1.15, 1.20, 1.24, 1.30]),
          source=IMAGENET_C, doc="Zooming during exposure: mean of zooms from 1 to max_zoom.", stochastic=False)
 register("fog", "video", video.fog, table(thickness=[1.5, 2.0, 2.5, 2.5, 3.0], wibble_decay=[2.0, 2.0, 1.7, 1.5, 1.4]),
@@ -163,14 +189,16 @@ register("brightness", "video", video.brightness, table(delta=[0.1, 0.2, 0.3, 0.
 register("contrast", "video", video.contrast, table(factor=[0.4, 0.3, 0.2, 0.1, 0.05]),
          source=IMAGENET_C, doc="Low contrast: deviations from the mean scaled down.", stochastic=False)
 register("pixelate", "video", video.pixelate, table(scale=[0.6, 0.5, 0.4, 0.3, 0.25]),
-         source=IMAGENET_C, doc="Low resolution: box-downscaled to a fraction of the size and back.", stochastic=False)
+         source=IMAGENET_C, doc="Low resolution: averaged over square cells, int(224 x scale) across the shorter side.",
+         stochastic=False)
 register("jpeg_compression", "video", video.jpeg_compression, table(quality=[25, 18, 15, 10, 7]),
          source=IMAGENET_C, doc="Compression artefacts: every frame JPEG-encoded at a low quality.", stochastic=False)
 register("occlusion", "video", video.occlusion, table(side=[0.1, 0.2, 0.3, 0.4, 0.5]),
          source="Cutout-style occlusion (DeVries & Taylor, 2017), static for the clip",
          doc="Something on the lens: a black patch of a fraction of the frame's side.")
 register("frame_drop", "video", video.frame_drop, table(effective_fps=[8, 6, 4, 2, 1]),
-         source=TEMPORAL, doc="A struggling camera: effective frame rate lowered, frames held.", stochastic=False)
+         source=TEMPORAL, doc="A struggling camera: only effective_fps frames a second, each held until the next.",
+         stochastic=False)
 register("frame_freeze", "video", video.frame_freeze, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5]),
          source=TEMPORAL, doc="The picture freezes for a fraction of the clip.")
 register("black_frames", "video", video.black_frames, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5]),
@@ -228,6 +256,26 @@ def names(modality: str | None = None) -> list[str]:
     if modality is not None and modality not in MODALITIES:
         raise ValueError(f"Modality must be one of {MODALITIES}; got '{modality}'.")
     return [n for n, c in REGISTRY.items() if modality is None or c.modality == modality]
+
+
+def levels(name: str) -> tuple[int, ...]:
+    """The severities at which ``name`` differs: ``(1, 2, 3, 4, 5)``, or ``(1,)`` if it is single-level."""
+    return get(name).levels
+
+
+def grid(names: Sequence[str], severities: Sequence[int] = SEVERITIES) -> list[tuple[str, int]]:
+    """(name, severity) pairs to run: each name at ``severities``, a single-level one once at severity 1.
+
+    The one rule for what a sweep runs: ``grid(["mute", "fog"], (1, 3))`` is
+    ``[("mute", 1), ("fog", 1), ("fog", 3)]``; a single-level corruption runs even when 1
+    is not among ``severities`` (its one level is every severity).
+    """
+    severities = [check_severity(s) for s in severities]
+    pairs = []
+    for n in names:
+        own = get(n).levels
+        pairs += [(n, s) for s in (severities if len(own) > 1 else own if severities else ())]
+    return pairs
 
 
 def get(name: str) -> Corruption:
@@ -308,6 +356,6 @@ def apply_many(clip: Clip, steps: Sequence[tuple[str, int]], *, seed: int) -> Cl
     return clip
 
 
-__all__ = ["Corruption", "REGISTRY", "EVERYDAY", "MODALITIES", "SEVERITIES", "FRAME_LOCAL", "FRAMEWISE", "clip_seed",
-           "apply", "apply_many",
-           "check_severity", "get", "label", "names", "register", "rng_for", "table", "single_level"]
+__all__ = ["Corruption", "REGISTRY", "EVERYDAY", "MODALITIES", "REVISION", "SEVERITIES", "FRAME_LOCAL", "FRAMEWISE",
+           "clip_seed", "apply", "apply_many", "check_severity", "get", "grid", "label", "levels", "names",
+           "register", "rng_for", "table", "single_level"]

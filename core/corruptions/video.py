@@ -203,25 +203,36 @@ def defocus_blur(frames: np.ndarray, *, radius: float, alias_blur: float, rng: n
     return _to_uint8(_fft_convolve(frames, _disk(radius * _scale(frames), alias_blur)))
 
 
-def _motion_kernel(length: float, sigma: float, angle_deg: float) -> np.ndarray:
-    """One-sided Gaussian-weighted line of ``length`` px at ``angle_deg`` (ImageMagick's motion blur)."""
-    r = max(int(np.ceil(length)), 1)
-    steps = np.linspace(0.0, length, 4 * r + 1)
-    weights = np.exp(-0.5 * (steps / max(sigma, 1e-6)) ** 2)
-    a = np.deg2rad(angle_deg)
-    ys, xs = r + steps * np.sin(a), r + steps * np.cos(a)
-    kernel = np.zeros((2 * r + 1, 2 * r + 1), np.float64)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    fy, fx = ys - y0, xs - x0
-    for dy, dx, wgt in ((0, 0, (1 - fy) * (1 - fx)), (1, 0, fy * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 1, fy * fx)):
-        np.add.at(kernel, (np.clip(y0 + dy, 0, 2 * r), np.clip(x0 + dx, 0, 2 * r)), weights * wgt)
-    # the blur trails the object: flip so the kernel smears content towards -angle
-    return (kernel / kernel.sum())[::-1, ::-1]
+def _motion_kernel(radius: float, sigma: float, angle_deg: float) -> np.ndarray:
+    """ImageMagick's ``MotionBlurImage`` line kernel, as ImageNet-C's Wand call and imagecorruptions' ``_motion_blur``.
+
+    ``2 * ceil(radius) + 1`` taps one pixel apart from the centre along ``angle_deg``, at
+    offsets rounded half down (``ceil(i * sin - 0.5)``, ``ceil(i * cos - 0.5)``), weighted by a
+    Gaussian of std ``sigma`` in taps from the centre. Returned as a convolution kernel with
+    odd sides, centred: each output pixel is the weighted mean of the input along the line.
+    """
+    width = 2 * max(int(np.ceil(radius)), 1) + 1  # GetOptimalKernelWidth1D for radius > 0
+    taps = np.arange(width)
+    weights = np.exp(-0.5 * (taps / max(sigma, 1e-6)) ** 2)
+    point = (width * np.sin(np.deg2rad(angle_deg)), width * np.cos(np.deg2rad(angle_deg)))
+    hypot = np.hypot(*point)
+    oy = np.ceil(taps * point[0] / hypot - 0.5).astype(int)
+    ox = np.ceil(taps * point[1] / hypot - 0.5).astype(int)
+    ry, rx = int(np.abs(oy).max()), int(np.abs(ox).max())
+    kernel = np.zeros((2 * ry + 1, 2 * rx + 1), np.float64)
+    # output(y, x) = sum_i w_i input(y + oy_i, x + ox_i): a convolution kernel holds it point-mirrored
+    np.add.at(kernel, (ry - oy, rx - ox), weights)
+    return kernel / kernel.sum()
 
 
 @_checked
 def motion_blur(frames: np.ndarray, *, radius: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Camera shake: a Gaussian-weighted line blur of ``radius`` px (at 224 px), angle uniform in +-45 deg per clip."""
+    """Camera shake: ImageMagick's motion blur (ImageNet-C), angle uniform in +-45 deg, one per clip.
+
+    ``radius`` and ``sigma`` are pixels at 224 px (ImageNet-C's table), scaled to the frame's
+    shorter side; the line is ``2 * ceil(radius) + 1`` taps long, as in ``MotionBlurImage``.
+    At 224 px this is imagecorruptions' ``motion_blur`` up to rounding to uint8.
+    """
     angle = rng.uniform(-45, 45)
     s = _scale(frames)
     return _to_uint8(_fft_convolve(frames, _motion_kernel(radius * s, sigma * s, angle)))
@@ -325,25 +336,45 @@ def contrast(frames: np.ndarray, *, factor: float, rng: np.random.Generator) -> 
     return table.reshape(-1).take(frames + offsets)
 
 
+def _cell_matrix(n: int, cell: float) -> np.ndarray:
+    """(n x n) operator of pixelation along one axis: the mean over cells of ``cell`` px (a grid from 0),
+    then each pixel the overlap-weighted mean of the cells it touches.
+
+    Exact area weights, so damage grows continuously with ``cell``, also below one pixel; for a
+    whole-number ``cell`` each pixel lies in one cell and takes its mean (square blocks).
+    """
+    count = max(1, int(np.ceil(n / cell - 1e-6)))  # a last cell of a millionth of a pixel is rounding
+    cells = np.minimum(np.arange(count + 1) * cell, n)                                # cell edges in px
+    cells[-1] = n
+    lo = np.maximum(np.arange(n)[:, None], cells[None, :-1])
+    hi = np.minimum(np.arange(1, n + 1)[:, None], cells[None, 1:])
+    overlap = np.clip(hi - lo, 0, None)                                               # (pixels, cells)
+    down = (overlap / overlap.sum(axis=0, keepdims=True)).T                           # cell means
+    up = overlap / overlap.sum(axis=1, keepdims=True)                                 # back to pixels
+    return (up @ down).astype(np.float32)
+
+
 @_checked
 def pixelate(frames: np.ndarray, *, scale: float, rng: np.random.Generator) -> np.ndarray:
-    """Downscale each frame to ``scale`` of its size with a box filter and back up (PIL BOX), as ImageNet-C."""
-    t, h, w, _ = frames.shape
-    small = (max(1, int(w * scale)), max(1, int(h * scale)))
-    out = np.empty_like(frames)
-    for i, frame in enumerate(frames):
-        img = Image.fromarray(frame).resize(small, Image.Resampling.BOX)
-        out[i] = np.asarray(img.resize((w, h), Image.Resampling.BOX))
-    return out
+    """Low resolution: each frame averaged over square cells and shown back at full size (ImageNet-C).
 
-
-@_checked
-def jpeg_compression(frames: np.ndarray, *, quality: int, rng: np.random.Generator) -> np.ndarray:
-    """Encode and decode every frame as JPEG at ``quality`` (PIL, 4:2:0 chroma).
-
-    The frames are coded as one tall image with each frame starting on a 16-row block
-    boundary (edge-padded), so no 8x8 block mixes two frames; one codec call per clip.
+    ImageNet-C box-downsizes its 224-px image to ``int(224 * scale)`` px and back. Here the
+    cell side, ``224 / int(224 * scale)`` px at 224 px, is scaled to the frame's shorter side as
+    the blurs' radii are: every frame size keeps ``int(224 * scale)`` cells across its shorter
+    side (a frame with fewer pixels than cells is only mildly softened). Cells are area-exact
+    (a pixel straddling two cells mixes them), so damage grows strictly with severity at any
+    size; at 224 px (cells of 1.7 to 4 px) it is within 0.5 dB PSNR of ImageNet-C's PIL resize.
     """
+    t, h, w, _ = frames.shape
+    cell = min(h, w) / max(1, int(REFERENCE_SIDE * scale))
+    return _to_uint8(_separable(frames, _cell_matrix(h, cell), _cell_matrix(w, cell)))
+
+
+JPEG_MAX_ROWS = 65_500  # libjpeg's JPEG_MAX_DIMENSION: the most rows (and columns) one JPEG image may have
+
+
+def _jpeg_stack(frames: np.ndarray, quality: int) -> np.ndarray:
+    """JPEG round trip of frames coded as one tall image, each frame on a 16-row block boundary."""
     t, h, w, _ = frames.shape
     padded = -(-h // 16) * 16
     stack = np.pad(frames, ((0, 0), (0, padded - h), (0, 0), (0, 0)), mode="edge") if padded != h else frames
@@ -351,7 +382,34 @@ def jpeg_compression(frames: np.ndarray, *, quality: int, rng: np.random.Generat
     Image.fromarray(np.ascontiguousarray(stack).reshape(t * padded, w, 3)).save(buffer, format="JPEG", quality=int(quality))
     buffer.seek(0)
     decoded = np.asarray(Image.open(buffer).convert("RGB")).reshape(t, padded, w, 3)
-    return np.ascontiguousarray(decoded[:, :h])
+    return decoded[:, :h]
+
+
+@_checked
+def jpeg_compression(frames: np.ndarray, *, quality: int, rng: np.random.Generator) -> np.ndarray:
+    """Encode and decode every frame as JPEG at ``quality`` (PIL, 4:2:0 chroma), as ImageNet-C.
+
+    Frames are coded as tall images, each frame starting on a 16-row block boundary (edge-padded),
+    so no 8x8 block mixes two frames; one codec call per chunk of frames. A chunk stays within
+    JPEG's :data:`JPEG_MAX_ROWS` rows (about 400 frames of 160 px, 60 of 1080 px); a clip that fits
+    is one chunk. Only the chroma upsampling of a frame's first and last rows can see the
+    neighbouring frame, so the result is per-frame JPEG up to those rows.
+
+    Raises
+    ------
+    ValueError
+        A frame wider or taller than JPEG allows (65,500 px).
+    """
+    t, h, w, _ = frames.shape
+    padded = -(-h // 16) * 16
+    if padded > JPEG_MAX_ROWS or w > JPEG_MAX_ROWS:
+        raise ValueError(f"JPEG holds images up to {JPEG_MAX_ROWS:,} px a side; these frames are {w} x {h}.")
+    chunks = -(-t // (JPEG_MAX_ROWS // padded))
+    size = -(-t // chunks)  # balanced chunks, each within the row limit
+    out = np.empty_like(frames)
+    for start in range(0, t, size):
+        out[start : start + size] = _jpeg_stack(frames[start : start + size], quality)
+    return out
 
 
 # --------------------------------------------------------------------------- occlusion and outages
@@ -379,9 +437,22 @@ def occlusion(frames: np.ndarray, *, side: float, rng: np.random.Generator) -> n
 
 @_checked
 def frame_drop(frames: np.ndarray, *, fps: float, effective_fps: float, rng: np.random.Generator) -> np.ndarray:
-    """Lower the effective frame rate to ``effective_fps``: keep every k-th frame and hold it."""
-    step = max(1, int(round(fps / effective_fps))) if effective_fps > 0 else frames.shape[0]
-    return frames[(np.arange(frames.shape[0]) // step) * step]
+    """A camera delivering only ``effective_fps`` frames a second: every other frame repeats the last one delivered.
+
+    Deliveries are due at times ``k / effective_fps`` from the first frame; each is the first
+    recorded frame at or after its time and is held until the next. Exact in time, not a rounded
+    hold step, so a lower ``effective_fps`` drops more frames at any ``fps`` (an ``fps`` at or below
+    ``effective_fps`` is unchanged); for a whole-number ``fps / effective_fps`` it keeps every
+    that-many-th frame.
+    """
+    t = frames.shape[0]
+    if effective_fps <= 0:
+        return frames[np.zeros(t, int)]
+    if fps <= 0 or effective_fps >= fps:
+        return frames.copy()
+    # the small tolerances keep whole-number ratios exact (16 fps -> 8: frames 0, 0, 2, 2, ...)
+    due = np.floor(np.arange(t) * (effective_fps / fps) + 1e-9)              # deliveries so far, minus one
+    return frames[np.ceil(due * (fps / effective_fps) - 1e-9).astype(int)]   # the last delivered frame
 
 
 @_checked
