@@ -48,6 +48,8 @@ class Prediction:
     present: dict[str, bool]
     embeddings: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     head_kinds: dict[str, str] = field(default_factory=lambda: {h: "native" for h in HEADS}, compare=False)
+    logits: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    """head -> (K,) float32 raw logits, before any temperature (for energy scores and calibration)."""
 
     def top(self, head: str) -> tuple[str, float]:
         i = int(np.argmax(self.probs[head]))
@@ -174,7 +176,8 @@ def heads(model: AVClassifier, audio: Encoded, video: Encoded, audio_mask: torch
 def predictions(model: AVClassifier, out: Outputs, audio_mask: torch.Tensor, video_mask: torch.Tensor
                 ) -> list[Prediction]:
     """One :class:`Prediction` per row of ``heads``' outputs."""
-    probs = {h: out.logits[h].softmax(dim=1).numpy() for h in HEADS}  # (B, K) each
+    logits = {h: out.logits[h].float().numpy() for h in HEADS}  # (B, K) each
+    probs = {h: out.logits[h].softmax(dim=1).numpy() for h in HEADS}
     weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
     embeddings = {k: v.numpy() for k, v in out.embeddings.items()}
     kinds = {h: model.head_kind(h) for h in HEADS}
@@ -185,6 +188,7 @@ def predictions(model: AVClassifier, out: Outputs, audio_mask: torch.Tensor, vid
         present={"audio": bool(audio_mask[i]), "video": bool(video_mask[i])},
         embeddings={k: v[i] for k, v in embeddings.items()},
         head_kinds=kinds,
+        logits={h: logits[h][i] for h in HEADS},
     ) for i in range(len(audio_mask))]
 
 
@@ -233,6 +237,7 @@ def mean_prediction(preds: list[Prediction]) -> Prediction:
         present={m: any(p.present[m] for p in preds) for m in ("audio", "video")},
         embeddings={k: np.mean([p.embeddings[k] for p in preds], axis=0) for k in first.embeddings},
         head_kinds=first.head_kinds,
+        logits={h: np.mean([p.logits[h] for p in preds], axis=0) for h in first.logits},
     )
 
 
