@@ -8,7 +8,9 @@
 
 A corrupted set uses :func:`core.corruptions.apply_many` with the same seed as the Corruption
 Lab, so a point opened there shows exactly the clip that was embedded. Separation is measured in
-the embedding space itself, not on the 2-D map (a map can invent or hide clusters).
+the embedding space itself, not on the 2-D map (a map can invent or hide clusters). Identical
+embeddings (every muted clip's audio embedding) are one point on every map: only the distinct
+ones are projected. A clip whose file cannot be decoded is left out and named in ``skipped``.
 """
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from core.datasets import Sample
+from core.datasets import Sample, Unreadable
 from core.inference import HEADS, Predictor, clip_batches, default_workers
 
 METHODS = ("umap", "tsne", "pca")
 METHOD_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 CLEAN = "clean"
 KNN_K = 5
+DUPLICATE_TOL = 1e-5  # rows equal within this share of the data's scale are one point (float32 noise is ~1e-7)
 Progress = Callable[[int, int], None]
 
 
@@ -45,6 +48,7 @@ class EmbeddingSet:
     seconds : wall time of the extraction
     space : "embeddings", or "log-probabilities" for a model that exposes no embeddings (each head's
         log class probabilities, (N, K), stand in for them)
+    skipped : the clips whose files could not be decoded (:class:`core.datasets.Unreadable`), not in the set
     """
 
     paths: tuple[str, ...]
@@ -56,6 +60,7 @@ class EmbeddingSet:
     present: np.ndarray = field(compare=False)
     seconds: float = 0.0
     space: str = "embeddings"
+    skipped: tuple[Unreadable, ...] = field(default=(), compare=False)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -83,29 +88,45 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     batch_size : int
         Clips per forward pass.
     progress : callable ``(done, total)``, optional
+
+    A clip whose file cannot be decoded is left out of the set and listed in its ``skipped``.
+
+    Raises
+    ------
+    ValueError
+        No clips, or none that can be decoded.
     """
     started = time.perf_counter()
     steps = [tuple(corruption)] if corruption else []
     parts: list = []
-    done = 0
-    for clips in clip_batches([s.path for s in samples], steps=steps, seed=seed, batch_size=batch_size,
+    kept: list[Sample] = []
+    skipped: list[Unreadable] = []
+    for batch in clip_batches([s.path for s in samples], steps=steps, seed=seed, batch_size=batch_size,
                               workers=default_workers(predictor.model)):
-        parts += predictor.predict_batch(clips)
-        done += len(clips)
+        clips = []
+        for item, sample in zip(batch, samples[len(kept) + len(skipped):]):
+            if isinstance(item, Unreadable):
+                skipped.append(item)
+            else:
+                clips.append(item)
+                kept.append(sample)
+        parts += predictor.predict_batch(clips) if clips else []
         if progress is not None:
-            progress(done, len(samples))
+            progress(len(kept) + len(skipped), len(samples))
     if not parts:
-        raise ValueError("There are no clips to embed.")
+        raise ValueError(f"None of the {len(samples)} clips could be decoded; the first, '{skipped[0].path}': "
+                         f"{skipped[0].reason}" if skipped else "There are no clips to embed.")
     native = all(k in parts[0].embeddings for k in HEADS)
     return EmbeddingSet(
-        paths=tuple(str(s.path) for s in samples), labels=tuple(s.label for s in samples),
+        paths=tuple(str(s.path) for s in kept), labels=tuple(s.label for s in kept),
         classes=tuple(predictor.classes), condition=CLEAN if not steps else f"{steps[0][0]}:{int(steps[0][1])}",
         embeddings={k: (np.stack([p.embeddings[k] for p in parts]) if native else
                         np.log(np.clip(np.stack([p.probs[k] for p in parts]), 1e-12, None))).astype(np.float32)
                     for k in HEADS},
         probs={h: np.stack([p.probs[h] for p in parts]).astype(np.float32) for h in HEADS},
         present=np.array([(p.present["audio"], p.present["video"]) for p in parts], bool),
-        seconds=time.perf_counter() - started, space="embeddings" if native else "log-probabilities")
+        seconds=time.perf_counter() - started, space="embeddings" if native else "log-probabilities",
+        skipped=tuple(skipped))
 
 
 def select(samples: Sequence[Sample], *, split: str | None = None, limit: int | None = None) -> list[Sample]:
@@ -126,19 +147,59 @@ def select(samples: Sequence[Sample], *, split: str | None = None, limit: int | 
     return [chosen[i] for i in sorted(out)]
 
 
+def duplicates(x: np.ndarray, *, tol: float = DUPLICATE_TOL) -> np.ndarray:
+    """For each row of ``x`` (N, E), the index of the first row it repeats (its own index if none): (N,) int.
+
+    Rows are the same when every coordinate differs by at most ``tol * (1 + max |x|)``: exact copies, and
+    the float noise of one input encoded in batches of another size. Distinct clips differ far more.
+    """
+    x = np.asarray(x, np.float64)
+    n = x.shape[0]
+    first = np.arange(n)
+    if n < 2 or x.shape[1] == 0:
+        return np.zeros(n, int) if n and x.shape[1] == 0 else first
+    limit = tol * (1.0 + float(np.abs(x).max()))
+    # Rows within ``limit`` per coordinate lie within limit * sqrt(E) along any unit direction: sort along a
+    # fixed random one and compare each row only with the rows that close to it there.
+    direction = np.random.default_rng(0).standard_normal(x.shape[1])
+    along = x @ (direction / np.linalg.norm(direction))  # (N,)
+    order = np.argsort(along, kind="stable")
+    reach = limit * np.sqrt(x.shape[1])
+    starts = np.searchsorted(along[order], along - reach, side="left")
+    ends = np.searchsorted(along[order], along + reach, side="right")
+    for i in range(n):  # in index order, so a group's first row is its lowest index
+        if first[i] != i:
+            continue
+        near = order[starts[i]:ends[i]]
+        near = near[(near > i) & (first[near] == near)]
+        first[near[np.abs(x[near] - x[i]).max(axis=1) <= limit]] = i
+    return first
+
+
 def project(x: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
     """A 2-D map of the rows of ``x`` (N, E) by ``method`` (``umap``, ``tsne`` or ``pca``): (N, 2) float32.
 
-    Neighbourhood sizes shrink for small sets (t-SNE's perplexity < N / 3, UMAP's neighbours < N);
-    fewer than three rows are placed on a line. Same seed, same map. Optimisation is cut to 500
+    Identical rows (:func:`duplicates`) are one point: only the distinct rows are projected, and each copy
+    gets its first row's coordinates; when every row is the same, all sit at (0, 0). Neighbourhood sizes
+    shrink for small sets (t-SNE's perplexity < M / 3, UMAP's neighbours < M, for M distinct rows); fewer
+    than three distinct rows are placed on a line. Same seed, same map. Optimisation is cut to 500
     t-SNE and 200 UMAP epochs (UMAP's own choice for large sets): maps of 1,000 clips in ~2-3 s each
     (docs/PERFORMANCE.md, Embeddings).
     """
     x = np.asarray(x, np.float32)
     if method not in METHODS:
         raise ValueError(f"A projection is one of {', '.join(METHODS)}; got '{method}'.")
+    first = duplicates(x)
+    distinct = np.flatnonzero(first == np.arange(len(first)))  # (M,) increasing
+    xy = _project_distinct(x[distinct], method, seed)  # (M, 2)
+    return xy[np.searchsorted(distinct, first)]
+
+
+def _project_distinct(x: np.ndarray, method: str, seed: int) -> np.ndarray:
     n = x.shape[0]
-    if n < 3 or float(np.ptp(x, axis=0).max(initial=0.0)) == 0.0:
+    if n == 1:
+        return np.zeros((1, 2), np.float32)
+    if n < 3:
         return np.column_stack([np.arange(n), np.zeros(n)]).astype(np.float32)
     if method == "pca":
         from sklearn.decomposition import PCA
@@ -199,4 +260,5 @@ def separation(x: np.ndarray, labels: Sequence[str], *, k: int = KNN_K) -> dict[
     return out
 
 
-__all__ = ["EmbeddingSet", "METHODS", "METHOD_LABELS", "KNN_K", "extract", "select", "project", "project_pair", "separation"]
+__all__ = ["EmbeddingSet", "METHODS", "METHOD_LABELS", "KNN_K", "DUPLICATE_TOL", "extract", "select", "duplicates",
+           "project", "project_pair", "separation"]

@@ -52,6 +52,8 @@ if not loaded.model.has_embeddings:
 st.caption(f"{(table['condition'] == CLEAN).sum()} clips · model {info.name} · "
            f"separation in the embedding space itself: {KNN_K}-NN accuracy (leave-one-out) and silhouette"
            + (f" · clean → {broken}" if broken else ""))
+for note in embeddings.notes(info, None if split == "all" else split, limit, corruption, seed):
+    st.caption(note)
 
 
 def score_text(head: str, condition: str) -> tuple[str, str]:

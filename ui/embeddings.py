@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from core import embeddings as emb
-from core.figures import HEADS
+from core.datasets import unreadable_sentence
+from core.figures import HEAD_TITLES, HEADS, condition_title
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, source_mtime, dataset
 from ui.models import ModelChoice, predictor
@@ -50,6 +51,33 @@ def separation(ckpt_key: str, source: str, mtime: float, split: str | None, limi
                seed: int, head: str, _ckpt_path: str) -> dict:
     s = embedding_set(ckpt_key, source, mtime, split, limit, corruption, seed, _ckpt_path)
     return emb.separation(s.embeddings[head], s.labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _notes(ckpt_key: str, source: str, mtime: float, split: str | None, limit: int, corruption: tuple | None,
+           seed: int, _ckpt_path: str) -> list[str]:
+    sets = [embedding_set(ckpt_key, source, mtime, split, limit, c, seed, _ckpt_path)
+            for c in [None] + ([corruption] if corruption is not None else [])]
+    return set_notes(sets)
+
+
+def notes(info: ModelChoice, split: str | None, limit: int, corruption: tuple | None, seed: int) -> list[str]:
+    """Captions for what the maps cannot show (after :func:`maps`, whose sets they read from the cache)."""
+    source, mtime = data_source()
+    return _notes(info.key, source, mtime, split, limit, corruption, seed, info.path)
+
+
+def set_notes(sets: list[emb.EmbeddingSet]) -> list[str]:
+    """The clips left out because their files could not be decoded, and each head and condition whose clips
+    all have the same embedding (one point on its map, e.g. every muted clip's audio embedding)."""
+    out = [unreadable_sentence(sets[0].skipped)] if sets[0].skipped else []
+    for s in sets:
+        same = [HEAD_TITLES[h] for h in HEADS if len(s) > 1 and not emb.duplicates(s.embeddings[h]).any()]
+        if same:
+            where = "clean" if s.condition == emb.CLEAN else condition_title(s.condition)
+            out.append(f"{' and '.join(same)}, {where}: all {len(s)} clips have the same embedding, "
+                       f"so they are one point on the map.")
+    return out
 
 
 def maps(info: ModelChoice, split: str | None, limit: int, corruption: tuple | None, seed: int, method: str):

@@ -32,3 +32,57 @@ def test_a_corruption_moves_the_clips_and_a_chosen_point_opens_its_clip(checkpoi
     assert at.session_state["avlab_clip"].path == str(sample_clip)
     assert at.session_state["avlab_corruptions"] == (("mute", 1),) and at.session_state["avlab_seed"] == 3
     assert any(t.value == "Corruption Lab" for t in at.title)
+
+
+def test_muted_clips_are_one_point_and_the_caption_says_so(checkpoint):
+    at = app(PAGE)
+    at.radio(key="emb_method").set_value("tsne").run()
+    at.selectbox(key="emb_corruption").set_value("mute").run()
+    assert not at.exception and not errors(at)
+    notes = [c.value for c in at.caption if "have the same embedding" in c.value]
+    assert len(notes) == 1 and notes[0].startswith("Audio only, Mute") and "all 21 clips" in notes[0]
+    import base64
+    import json
+
+    import numpy as np
+
+    def values(v):  # plotly sends numeric arrays as base64 typed arrays
+        return np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]) if isinstance(v, dict) else np.asarray(v)
+
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    # every muted clip's cross on the audio panel (the first) sits at one place; the clean circles do not
+    points = {symbol: [(x, y) for t in figure["data"] if t.get("xaxis", "x") == "x"
+                       and t.get("marker", {}).get("symbol") == symbol for x, y in zip(values(t["x"]), values(t["y"]))]
+              for symbol in ("x", "circle")}
+    assert len(points["x"]) == 21 and len(set(points["x"])) == 1
+    assert len(points["circle"]) == 21 and len(set(points["circle"])) == 21
+
+
+def test_a_clip_that_cannot_be_decoded_is_named_under_the_maps(checkpoint, sample_clip, tmp_path):
+    import shutil
+
+    from core.datasets import load_dataset
+
+    data = load_dataset(sample_clip.parents[1])
+    for sample in [s for s in data.samples if not s.is_long][:6]:
+        (tmp_path / sample.label).mkdir(exist_ok=True)
+        shutil.copy(sample.path, tmp_path / sample.label / sample.path.name)
+    label = data.samples[0].label
+    (tmp_path / label / "broken.mp4").write_bytes(sample_clip.read_bytes()[:500])
+    at = app(PAGE)
+    at.session_state["data_source"] = str(tmp_path)  # the sidebar's data source field
+    at.radio(key="emb_method").set_value("pca").run()
+    assert not at.exception and not errors(at)
+    assert any(c.value.startswith("6 clips") for c in at.caption)
+    assert any(c.value.startswith("1 clip could not be decoded and was left out: broken.mp4 (") for c in at.caption)
+
+
+def test_a_one_level_corruption_offers_no_severity(checkpoint):
+    at = app(PAGE)
+    at.radio(key="emb_method").set_value("pca").run()
+    at.selectbox(key="emb_corruption").set_value("gaussian_blur").run()
+    assert at.slider(key="emb_severity").value == 3 and not at.slider(key="emb_severity").disabled
+    at.selectbox(key="emb_corruption").set_value("mute").run()  # on or off: nothing to choose
+    assert not at.exception and not errors(at)
+    assert not [s for s in at.slider if s.key == "emb_severity"]
+    assert "Mute has one level." in [c.value for c in at.caption]

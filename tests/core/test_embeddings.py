@@ -112,3 +112,52 @@ def test_extract_gives_three_embeddings_and_a_corruption_moves_only_its_branch(t
     muted = emb.extract(predictor, samples, corruption=("mute", 1))
     assert not muted.present[:, 0].any() and muted.present[:, 1].all()
     assert list(clean.predicted("fused")) == [predictor.classes[i] for i in clean.probs["fused"].argmax(1)]
+
+
+def test_duplicates_finds_exact_and_float_noise_copies_only():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 16)).astype(np.float32)
+    x[5] = x[1]  # an exact copy
+    x[7] = x[1] * (1 + 1e-7)  # the same input encoded in a batch of another size
+    x[6] = x[2] + 1e-3  # a different clip, close by
+    assert list(emb.duplicates(x)) == [0, 1, 2, 3, 4, 1, 6, 1]
+    assert list(emb.duplicates(np.zeros((4, 3)))) == [0, 0, 0, 0]
+    assert list(emb.duplicates(np.zeros((0, 3)))) == []
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_identical_inputs_land_on_one_point_and_distinct_ones_still_spread(method):
+    """Muted clips share one audio embedding: one point, not a smear over the map."""
+    x, y = _clusters(n_per=15)
+    muted = np.tile(np.linspace(-1, 1, 16, dtype=np.float32), (12, 1))  # (12, 16) one embedding, 12 times
+    muted[::2] *= np.float32(1 + 1e-7)  # as a batch of another size computes it
+    xy = emb.project(np.concatenate([x, muted]), method, seed=0)
+    assert xy.shape == (57, 2)
+    assert np.abs(xy[45:] - xy[45]).max() == 0.0  # exactly the same coordinates
+    assert len({tuple(p) for p in xy[:45]}) == 45  # the distinct clips stay distinct ...
+    assert emb.separation(xy[:45], y)["knn_accuracy"] == 1.0  # ... and keep their clusters
+    alone = np.ptp(xy[:45], axis=0).max()
+    assert alone > 0 and np.isfinite(xy).all()
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_all_identical_embeddings_are_one_point(method):
+    xy = emb.project(np.ones((20, 8), np.float32), method)
+    assert xy.shape == (20, 2) and np.abs(xy).max() == 0.0
+    pair_clean, pair_muted = emb.project_pair(_clusters(n_per=5)[0], np.ones((15, 16), np.float32), method)
+    assert np.abs(pair_muted - pair_muted[0]).max() == 0.0 and len({tuple(p) for p in pair_clean}) == 15
+
+
+def test_extract_leaves_out_an_undecodable_clip_and_names_it(tiny, tmp_path):
+    predictor, samples = tiny
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(samples[0].path.read_bytes()[:500])
+    mixed = [samples[0], Sample(broken, samples[1].label), *samples[1:]]
+    clean = emb.extract(predictor, samples, batch_size=2)
+    got = emb.extract(predictor, mixed, batch_size=2)
+    assert [Path(u.path).name for u in got.skipped] == ["broken.mp4"] and got.skipped[0].reason.endswith(".")
+    assert got.paths == clean.paths and got.labels == clean.labels and len(got) == 3 and not clean.skipped
+    for head in ("audio", "video", "fused"):
+        np.testing.assert_allclose(got.embeddings[head], clean.embeddings[head], atol=1e-5)
+    with pytest.raises(ValueError, match="None of the 1 clips could be decoded"):
+        emb.extract(predictor, [Sample(broken, "x")])
