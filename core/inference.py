@@ -28,7 +28,7 @@ from core.datasets import Unreadable
 from core.media import Clip, pad_clip, sliding_windows
 from core.models import (
     CHECKPOINTS, HEADS, AVClassifier, AvlabModel, Encoded, LoadedCheckpoint, ModelError, Outputs, default_checkpoint,
-    load_model, resolve_device,
+    head_answers, load_model, resolve_device,
 )
 from core.models.preprocessing import modality_inputs, sample_indices
 
@@ -52,14 +52,24 @@ class Prediction:
     """head -> (K,) float32 raw logits, before any temperature (for energy scores and calibration)."""
 
     def top(self, head: str) -> tuple[str, float]:
+        """The head's most probable class and its probability, whether or not the head answered."""
         i = int(np.argmax(self.probs[head]))
         return self.classes[i], float(self.probs[head][i])
 
+    def answered(self, head: str) -> bool:
+        """False when the head abstains: it did not receive its input (:func:`core.models.head_answers`)."""
+        return bool(head_answers(head, self.present["audio"], self.present["video"]))
+
+    def label(self, head: str) -> str | None:
+        """The head's answer: its top class, or None when it abstains ("no input")."""
+        return self.top(head)[0] if self.answered(head) else None
+
     def to_dict(self) -> dict:
         return {
-            head: {"label": self.top(head)[0], "probability": round(self.top(head)[1], 4),
+            head: {"label": self.label(head), "probability": round(self.top(head)[1], 4) if self.answered(head)
+                   else None,
                    "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, self.probs[head])},
-                   "kind": self.head_kinds[head]}
+                   "answered": self.answered(head), "kind": self.head_kinds[head]}
             for head in HEADS
         } | {"modality_weights": None if self.weights is None else
              {"audio": round(self.weights[0], 4), "video": round(self.weights[1], 4)},
@@ -97,7 +107,7 @@ class ClipPrediction:
     def to_dict(self) -> dict:
         return self.overall.to_dict() | {"padding": round(self.padding, 4), "windows": [
             {"start": w.start, "end": w.end, "padded": w.padded,
-             **{h: w.prediction.top(h)[0] for h in HEADS},
+             **{h: w.prediction.label(h) for h in HEADS},
              "probabilities": {h: [round(float(p), 4) for p in w.prediction.probs[h]] for h in HEADS}}
             for w in self.windows]}
 
@@ -173,11 +183,17 @@ def heads(model: AVClassifier, audio: Encoded, video: Encoded, audio_mask: torch
                    embeddings={k: v.float().cpu() for k, v in out.embeddings.items()})
 
 
+def head_probabilities(model: AVClassifier, logits: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """head -> (B, K) float32 class probabilities: ``softmax(logits / T)`` with the model's temperature for
+    that head (temperature scaling, Guo et al. 2017; T = 1 when the model is uncalibrated)."""
+    return {h: (logits[h].float() / float(model.temperatures.get(h, 1.0))).softmax(dim=1).numpy() for h in HEADS}
+
+
 def predictions(model: AVClassifier, out: Outputs, audio_mask: torch.Tensor, video_mask: torch.Tensor
                 ) -> list[Prediction]:
     """One :class:`Prediction` per row of ``heads``' outputs."""
     logits = {h: out.logits[h].float().numpy() for h in HEADS}  # (B, K) each
-    probs = {h: out.logits[h].softmax(dim=1).numpy() for h in HEADS}
+    probs = head_probabilities(model, out.logits)
     weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
     embeddings = {k: v.numpy() for k, v in out.embeddings.items()}
     kinds = {h: model.head_kind(h) for h in HEADS}

@@ -23,7 +23,8 @@ def _report(result, model, path) -> str:
     for head in HEADS:
         label, p = overall.top(head)
         kind = "  by ablation" if overall.head_kinds[head] == "ablation" else ""
-        lines.append(f"  {head:<6} {label:<16} {p:6.1%}{kind}")
+        answer = f"{label:<16} {p:6.1%}" if overall.answered(head) else f"{'no input':<16} {'':>6}"
+        lines.append(f"  {head:<6} {answer}{kind}")
     if overall.weights is not None:
         lines.append(f"  modality weights  audio {overall.weights[0]:.2f}  video {overall.weights[1]:.2f}")
     if note := result.padding_note():
@@ -34,7 +35,7 @@ def _report(result, model, path) -> str:
     if result.windows:
         lines.append(f"  {len(result.windows)} windows:  start   audio            video            fused")
         for w in result.windows:
-            tops = "  ".join(f"{w.prediction.top(h)[0]:<16}" for h in HEADS)
+            tops = "  ".join(f"{w.prediction.label(h) or 'no input':<16}" for h in HEADS)
             lines.append(f"             {w.start:6.2f}s  {tops}")
     return "\n".join(lines)
 

@@ -25,7 +25,7 @@ with st.spinner("Predicting…"):
 pred = result.overall
 label, p = pred.top("fused")
 over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
-st.subheader(f"Decision: {label} ({p:.0%}){over}")
+st.subheader(f"Decision: {label} ({p:.0%}){over}" if pred.answered("fused") else "Decision: no input")
 if note := result.padding_note():
     (st.warning if result.padding >= 0.5 else st.caption)(note)
 heads_summary(pred)
@@ -52,5 +52,5 @@ if result.windows:
     st.plotly_chart(charts.timeline(result, ref.segments), key="predict_timeline")
     st.dataframe(
         [{"start (s)": w.start, "end (s)": w.end,
-          **{charts.HEAD_TITLES[h]: w.prediction.top(h)[0] for h in ("audio", "video", "fused")}}
+          **{charts.HEAD_TITLES[h]: w.prediction.label(h) or "no input" for h in ("audio", "video", "fused")}}
          for w in result.windows], hide_index=True, key="predict_windows", height=220)

@@ -11,7 +11,7 @@ from core import corruptions
 from core.inference import HEADS, Prediction
 from core.media import MediaError
 from ui import session
-from ui.analysis import MAX_SECONDS, decoded
+from ui.analysis import MAX_SECONDS, decoded, media_info, preview_mp4
 from ui.charts import HEAD_TITLES
 from ui.data import current_dataset
 from ui.models import current_model, load_predictor
@@ -67,21 +67,23 @@ def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
 
 
 def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
-    """The three heads' top classes side by side, with the change from ``before`` when given."""
+    """The three heads' top classes side by side, with the change from ``before`` when given.
+
+    A head that abstains (no input: :meth:`Prediction.answered`) shows "no input" and no change."""
     for column, head in zip(st.columns(3), HEADS):
         label, p = pred.top(head)
-        missing = head != "fused" and not pred.present[head]
+        missing = not pred.answered(head)
         delta = None
-        if before is not None:
+        if before is not None and not missing and before.answered(head):
             old_label, _ = before.top(head)
             k = pred.classes.index(old_label)
-            delta = f"{float(pred.probs[head][k] - before.probs[head][k]):+.1%} {old_label}"
+            change = float(pred.probs[head][k] - before.probs[head][k])
+            delta = f"{change:+.1%} {old_label}" if abs(change) >= 0.0005 else None
         ablation = pred.head_kinds.get(head) == "ablation"
-        # a native head without its input says "uniform"; an ablated one is the whole model on zeros, not uniform
-        value = ("no input" if ablation else "no input (uniform)") if missing else f"{label} {p:.0%}"
         column.metric(HEAD_TITLES[head] + (" (missing)" if missing else "") + (" · by ablation" if ablation else ""),
-                      value, delta=delta, help="The model has no such head: this is the whole model fed the clip "
-                                               "with the other modality zeroed and masked." if ablation else None)
+                      "no input" if missing else f"{label} {p:.0%}", delta=delta,
+                      help="The model has no such head: this is the whole model fed the clip "
+                           "with the other modality zeroed and masked." if ablation else None)
 
 
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
@@ -94,13 +96,10 @@ def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
             f"video {before.weights[1]:.0%} → {pred.weights[1]:.0%}")
 
 
-def _severity_levels(name: str) -> int:
-    c = corruptions.get(name)
-    return len({tuple(sorted(p.items())) for p in c.severities})
-
-
 def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[tuple[str, int], ...], int]:
     """Toggles for mute/blur/noise, a picker over the registry, a severity slider each, a seed.
+
+    A single-level corruption (``mute``, ``video_off``) gets no slider: it is applied at severity 1.
 
     Widgets start from the shared corruption state and write it back, so the choice
     survives page changes and can be set by ``session.open_in_lab``.
@@ -123,7 +122,7 @@ def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[
     active = [name for short, name in everyday.items() if st.session_state[f"{prefix}toggle_{short}"]]
     active += [n for n in picked if n not in active]
     chosen: list[tuple[str, int]] = []
-    sliders = [n for n in active if _severity_levels(n) > 1]
+    sliders = [n for n in active if len(corruptions.levels(n)) > 1]
     for column, name in zip(st.columns(max(1, min(3, len(sliders)))), sliders):
         key = f"{prefix}sev_{name}"
         st.session_state.setdefault(key, 3)
@@ -163,6 +162,28 @@ def player(clip, video_bytes: bytes | None, *, caption: str = "") -> None:
         st.video(video_bytes, format="video/mp4")
     elif clip.has_audio:
         audio_player(clip.audio, clip.sr)
+
+
+def file_player(path, *, caption: str = "") -> None:
+    """A player for a data set's file, as Predict plays a clip (:func:`ui.analysis.preview_mp4`: the file
+    itself, or an H.264 re-encode where a browser cannot play it, e.g. HEVC); an audio player for an
+    audio-only file; a warning naming a file that cannot be decoded."""
+    ref = session.sample_ref(path)
+    if caption:
+        st.caption(caption)
+    try:
+        data = preview_mp4(ref.key, (), 0, ref)
+    except MediaError as exc:
+        st.warning(f"{ref.name} could not be decoded: {exc}")
+        return
+    try:
+        audio_only = not media_info(ref.key, ref).get("video_codec")
+    except MediaError:  # the first instant did not decode, the whole file did
+        audio_only = False
+    if audio_only:
+        st.audio(data, format="audio/mp4")
+    else:
+        st.video(data, format="video/mp4")
 
 
 def audio_player(y, sr: int) -> None:

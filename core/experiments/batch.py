@@ -82,16 +82,23 @@ def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> tu
 
 
 def sweep_conditions(config: ExperimentConfig) -> list[tuple[str, int, str]]:
+    """``(corruption, severity, modality)`` of the sweep, clean first; a single-level corruption (``mute``,
+    ``video_off``) once, at severity 1, whatever severities are chosen (:func:`core.corruptions.grid`)."""
     names = config.corruptions or tuple(corruptions.names())
-    return [(CLEAN, 0, "none")] + [(n, s, corruptions.get(n).modality) for n in names for s in config.severities]
+    return [(CLEAN, 0, "none")] + [(n, s, corruptions.get(n).modality)
+                                   for n, s in corruptions.grid(names, config.severities)]
 
 
 def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]) -> str:
-    """The sweep's identity: config (name aside), model content hashes, the clips (path, label, size) and the
-    corruption seeding rule (a sweep stored under another rule is not continued with this one's rows)."""
+    """The sweep's identity: config (name aside), model content hashes, the clips (path, label, size), the
+    corruption seeding rule and the revision of the corruptions' definitions and grid (a sweep stored under
+    another rule or revision is not continued with this one's rows; it stays in the database as it was)."""
     ident = {k: v for k, v in config.items() if k not in ("name", "checkpoints")}
     ident["checkpoints"] = [c.fingerprint for c in checkpoints]
+    if any(c.model.temperatures for c in checkpoints):  # calibrated probabilities are other rows
+        ident["temperatures"] = [dict(c.model.temperatures) for c in checkpoints]
     ident["seeding"] = "corruptions.clip_seed"
+    ident["corruptions_revision"] = corruptions.REVISION
     ident["clips"] = [(str(s.path), s.label, s.path.stat().st_size) for s in samples]
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 

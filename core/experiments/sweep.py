@@ -20,7 +20,7 @@ from core.experiments.batch import (
     Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_key, sweep_samples, view_inputs,
 )
 from core.experiments.config import ExperimentConfig, ExperimentError
-from core.inference import HEADS, WINDOW_S, encode, heads, limited_threads
+from core.inference import HEADS, WINDOW_S, encode, head_probabilities, heads, limited_threads
 from core.media import Clip, MediaError, load_clip, pad_clip
 from core.models import ModelError
 from core.results import CLEAN, ResultsDB, ResultsError, condition_label
@@ -129,7 +129,8 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
             if pending:
                 batch = Batch([decoded[i] for i in indices], indices, checkpoints, [samples[i].path for i in indices])
                 _run_batch(batch, pending, checkpoints, config, reuse, pool,
-                           lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out), store)
+                           lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out,
+                                                      checkpoints[k].model), store)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead
         pool.shutdown(wait=True, cancel_futures=True)
     if len(unreadable) == len(samples):
@@ -230,12 +231,13 @@ def _outputs(ck: SweepModel, batch: Batch, inputs: dict, modality: str):
     return heads(model, a, v, am, vm), am, vm
 
 
-def _rows(condition_id: int, indices: list[int], labels: list[int], result) -> list[tuple]:
+def _rows(condition_id: int, indices: list[int], labels: list[int], result, model) -> list[tuple]:
     out, am, vm = result
     weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
+    probabilities = head_probabilities(model, out.logits)
     rows = []
     for head in HEADS:
-        probs = out.logits[head].softmax(dim=1).numpy()  # (B, K)
+        probs = probabilities[head]  # (B, K)
         pred = probs.argmax(axis=1)
         for j, i in enumerate(indices):
             wa, wv = (weights[j] if weights is not None and head == "fused" else (None, None))

@@ -7,7 +7,9 @@
 Predictions go through :mod:`core.inference` (the one inference path); the
 :class:`AVModel` below is avlab's own architecture, trained by :mod:`core.training`.
 """
-from core.models.interface import HEADS, MODALITIES, AVClassifier, Encoded, ModelError, Outputs, content_hash
+from core.models.interface import (
+    HEADS, MODALITIES, AVClassifier, Encoded, ModelError, Outputs, content_hash, head_answers,
+)
 from core.models.loaders import (
     CHECKPOINTS, LOADERS, ModelInfo, default_checkpoint, find_models, is_checkpoint, load_model, model_info,
     resolve_device,
@@ -35,7 +37,8 @@ def fusion_names() -> list[str]:
 
 
 __all__ = [
-    "HEADS", "MODALITIES", "AVClassifier", "Encoded", "ModelError", "Outputs", "content_hash", "AvlabModel",
+    "HEADS", "MODALITIES", "AVClassifier", "Encoded", "ModelError", "Outputs", "content_hash", "head_answers",
+    "AvlabModel",
     "CHECKPOINTS", "LOADERS", "SIDECAR", "SIDECAR_SUFFIX", "ModelInfo", "default_checkpoint", "find_models",
     "is_checkpoint", "load_model", "model_info", "parse_sidecar", "resolve_device",
     "CheckpointError", "LoadedCheckpoint", "load_checkpoint", "read_metadata", "save_checkpoint", "update_metadata",

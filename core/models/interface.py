@@ -26,8 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
+import numpy as np
 import torch
 
 from core.models.preprocessing import AudioPreprocessing, VideoPreprocessing
@@ -75,6 +77,10 @@ class AVClassifier:
     separable : bool  True when ``encode`` runs a real per-modality encoder
     has_embeddings : bool  True when ``Outputs.embeddings`` holds audio, video and fused embeddings
     fingerprint : str  content hash of the model's files (16 hex digits), stored with results
+    temperatures : head -> T, temperature scaling applied to that head's logits (empty: uncalibrated);
+        read by :func:`core.models.load_model` from ``calibration.json`` beside the model
+    trust_notes : sentences on trust files found beside the model but not used (stale, unreadable)
+    trust_folder : the folder where the model's trust files (``calibration.json``, ``ood.npz``) live
     """
 
     name: str = "model"
@@ -88,6 +94,9 @@ class AVClassifier:
     has_embeddings: bool = False
     fingerprint: str = ""
     device: torch.device = torch.device("cpu")
+    temperatures: Mapping[str, float] = MappingProxyType({})
+    trust_notes: tuple[str, ...] = ()
+    trust_folder: Path | None = None
 
     # -- description
     def describe(self) -> dict:
@@ -96,7 +105,8 @@ class AVClassifier:
                 "fingerprint": self.fingerprint, "classes": list(self.classes),
                 "native_heads": [h for h in HEADS if h in self.native_heads],
                 "ablated_heads": [h for h in HEADS if h not in self.native_heads],
-                "video": self.video.to_dict(), "audio": self.audio.to_dict()}
+                "video": self.video.to_dict(), "audio": self.audio.to_dict(),
+                "temperatures": dict(self.temperatures) or None}
 
     def head_kind(self, head: str) -> str:
         """"native" or "ablation" (the whole model with the other modality zeroed and masked)."""
@@ -131,20 +141,43 @@ class AVClassifier:
         raise NotImplementedError(f"{type(self).__name__} implements neither run nor encode/fuse.")
 
 
+def head_answers(head: str, audio_present, video_present):
+    """Whether ``head`` answers (bool, or a numpy bool array for arrays of presence flags).
+
+    A head abstains without its input, so it is never scored on a clip it did not receive: the audio head
+    without audio, the video head without video (absent, muted to exact zeros, or black), the fused head with
+    neither. An abstaining head has no label ("no input"); accuracy counts the clips a head answered and
+    coverage is the share it answered (selective classification, Geifman & El-Yaniv, NeurIPS 2017).
+    """
+    if head == "audio":
+        return audio_present
+    if head == "video":
+        return video_present
+    if isinstance(audio_present, bool) and isinstance(video_present, bool):
+        return audio_present or video_present
+    return np.logical_or(audio_present, video_present)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (at most 300 characters), or its type's name: for one-sentence errors."""
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
+TRUST_FILES = frozenset({"calibration.json", "ood.npz"})
+"""Files fitted for a model and kept beside it; not part of its fingerprint."""
+
+
 def content_hash(*paths: Path) -> str:
-    """sha256 (first 16 hex digits) of the files' bytes (folders: every file under them, with its relative path)."""
+    """sha256 (first 16 hex digits) of the files' bytes (folders: every file under them, with its relative path,
+    except :data:`TRUST_FILES`)."""
     import hashlib
 
     digest = hashlib.sha256()
     for path in paths:
         path = Path(path)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = (sorted(p for p in path.rglob("*") if p.is_file() and p.name not in TRUST_FILES)
+                 if path.is_dir() else [path])
         for f in files:
             if path.is_dir():
                 digest.update(str(f.relative_to(path)).encode())
@@ -154,4 +187,5 @@ def content_hash(*paths: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["HEADS", "MODALITIES", "ModelError", "Encoded", "Outputs", "AVClassifier", "content_hash", "first_line"]
+__all__ = ["HEADS", "MODALITIES", "ModelError", "Encoded", "Outputs", "AVClassifier", "content_hash", "first_line",
+           "head_answers", "TRUST_FILES"]

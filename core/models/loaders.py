@@ -29,6 +29,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Callable
 
 import torch
@@ -45,6 +46,7 @@ from core.models.sidecar import (
     parse_sidecar,
 )
 from core.models.zero_shot import load_zero_shot
+from core.trust.calibration import Calibration
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent.parent / "checkpoints"
 
@@ -241,7 +243,7 @@ def load_model(spec: str | os.PathLike | None = None, *, device: str | torch.dev
         raise ModelError(f"There is no model at {path}: give a checkpoint folder, a model file with a "
                          f"{SIDECAR_SUFFIX} sidecar beside it, or a folder with {SIDECAR}.")
     if is_checkpoint(path):
-        return AvlabModel.from_checkpoint(path).to(target)
+        return with_calibration(AvlabModel.from_checkpoint(path), path).to(target)
     sidecar_path = find_sidecar(path)
     if sidecar_path is None:
         if path.is_dir() and (path / CONFIG_FILE).is_file():
@@ -251,7 +253,19 @@ def load_model(spec: str | os.PathLike | None = None, *, device: str | torch.dev
                          f"folder) saying its format, classes and inputs; see the README, 'Use your own model'.")
     model_path = None if sidecar_path == path or path.is_dir() else path
     sidecar = parse_sidecar(sidecar_path, model_path)
-    return LOADERS[sidecar.format](sidecar, target).to(target)
+    return with_calibration(LOADERS[sidecar.format](sidecar, target), sidecar_path.parent).to(target)
+
+
+def with_calibration(model: AVClassifier, folder: Path) -> AVClassifier:
+    """``model`` with the temperatures of ``folder/calibration.json`` when it was fitted for this model
+    (see :mod:`core.trust.calibration`); a stale or unreadable file is noted in ``model.trust_notes``."""
+    model.trust_folder = Path(folder)
+    calibration, note = Calibration.load(folder, model.fingerprint)
+    if calibration is not None:
+        model.temperatures = MappingProxyType(dict(calibration.temperatures))
+    if note:
+        model.trust_notes = (*model.trust_notes, note)
+    return model
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def test_toggling_mute_removes_the_audio_input(checkpoint):
     at.toggle(key="lab_toggle_mute").set_value(True).run()
     assert not at.exception and not errors(at)
     metrics = _metrics(at)
-    assert metrics["Audio only (missing)"] == "no input (uniform)"
+    assert metrics["Audio only (missing)"] == "no input"
+    assert not at.metric[0].delta  # an abstaining head has no change to show
     assert "Video only" in metrics  # the video branch is untouched
     assert at.session_state["avlab_corruptions"] == (("mute", 1),)
 
@@ -69,3 +70,19 @@ def test_non_media_upload_in_the_lab_gives_one_sentence(checkpoint):
     at.file_uploader(key="lab_upload").set_value(("data.wav", b"RIFF\x00\x00junk", "audio/wav")).run()
     assert not at.exception
     assert len(errors(at)) == 1 and errors(at)[0].endswith(".") and "Traceback" not in errors(at)[0]
+
+
+def test_one_level_corruptions_get_no_severity_slider(checkpoint, sample_clip):
+    """mute and video_off have one level: no slider, applied at severity 1, even when another page asked
+    for mute:3 (the drill-down of a sweep stored before single levels were declared)."""
+    from ui.session import sample_ref
+
+    at = app()
+    at.session_state["avlab_clip"] = sample_ref(sample_clip)
+    at.session_state["avlab_corruptions"] = (("mute", 3),)
+    at.switch_page(PAGE).run()
+    at.multiselect(key="lab_picked").set_value(["video_off", "gaussian_blur"]).run()
+    assert not at.exception and not errors(at)
+    assert at.toggle(key="lab_toggle_mute").value
+    assert [s.key for s in at.slider] == ["lab_sev_gaussian_blur"]
+    assert at.session_state["avlab_corruptions"] == (("gaussian_blur", 3), ("mute", 1), ("video_off", 1))

@@ -106,7 +106,7 @@ def test_audio_only_and_video_only_uploads(checkpoint, sample_clip):
     at.file_uploader(key="predict_upload").set_value(("film.mp4", silent_film, "video/mp4")).run()
     assert not at.exception and not errors(at)
     assert [m.label for m in at.metric] == ["Audio only (missing)", "Video only", "Fused"]
-    assert at.metric[0].value == "no input (uniform)"
+    assert at.metric[0].value == "no input"
 
 
 def test_no_checkpoint_at_all_is_one_sentence(tmp_path, monkeypatch, sample_clip):
