@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.data import clip_file_bytes, current_dataset
+from ui.data import current_dataset
+from ui.widgets import file_player
 
 st.title("avlab")
 st.markdown(
@@ -23,12 +24,10 @@ if data is not None:
     chosen = [s for s in data.samples if s.label == label and not s.is_long]
     for column, sample in zip(st.columns(3), chosen[:3]):
         with column:
-            st.caption(sample.path.name)
-            st.video(clip_file_bytes(sample.path), format="video/mp4")
+            file_player(sample.path, caption=sample.path.name)
     timelines = [s for s in data.samples if s.is_long]
     if timelines:
         st.subheader("Timeline clips (one state change)")
         for column, sample in zip(st.columns(3), timelines[:3]):
             with column:
-                st.caption(" → ".join(f"{seg[2]} at {seg[0]:.1f} s" for seg in sample.segments))
-                st.video(clip_file_bytes(sample.path), format="video/mp4")
+                file_player(sample.path, caption=" → ".join(f"{seg[2]} at {seg[0]:.1f} s" for seg in sample.segments))

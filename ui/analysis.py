@@ -11,7 +11,7 @@ from core import representations
 from core.corruptions import FRAME_LOCAL, FRAMEWISE, apply_many, clip_seed
 from core.corruptions import get as get_corruption
 from core.inference import Branch, ClipPrediction, split_steps
-from core.media import Clip, clip_to_mp4_bytes, load_clip
+from core.media import Clip, MediaError, clip_to_mp4_bytes, load_clip
 from ui.models import ModelChoice, predictor
 from ui.session import ClipRef
 
@@ -23,6 +23,7 @@ _PLAYABLE = {("mov,mp4,m4a,3gp,3g2,mj2", "h264", "aac"), ("mov,mp4,m4a,3gp,3g2,m
 # The model sees 112 px and 5 s windows; these bounds keep a cached clip under ~300 MB.
 MAX_SIDE = 320
 MAX_SECONDS = 60.0
+PROBE_SECONDS = 0.5  # decoded to learn a file's container, codecs and rotation (~30x faster than the whole clip)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -90,8 +91,14 @@ def predict(info: ModelChoice, ref: ClipRef, steps: Steps = (), seed: int = 0, *
     return predictor(info.key, info.path).fuse(a, v)
 
 
-def _playable(clip: Clip) -> bool:
-    meta = clip.metadata
+@st.cache_data(show_spinner=False, max_entries=256)
+def media_info(clip_key: str, _ref: ClipRef) -> dict:
+    """The file's ``Clip.metadata`` (container, codecs, display rotation, ...) from its first
+    :data:`PROBE_SECONDS` only: what deciding how to play it needs. Raises ``MediaError``."""
+    return load_clip(_ref.source, max_side=MAX_SIDE, max_duration=PROBE_SECONDS, truncate=True).metadata
+
+
+def _playable(meta: dict) -> bool:
     # a rotated file is re-encoded upright, so the preview is the picture the model gets, whatever the browser
     return (meta.get("container"), meta.get("video_codec"), meta.get("audio_codec")) in _PLAYABLE \
         and not meta.get("rotation")
@@ -99,11 +106,18 @@ def _playable(clip: Clip) -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def preview_mp4(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> bytes:
-    """Bytes a browser plays: the file itself when it is H.264/AAC MP4, else a re-encode."""
-    clip = corrupted(_ref, steps, seed)
-    if not steps and _playable(clip):
-        return _ref.data if _ref.data is not None else open(_ref.path, "rb").read()
-    return clip_to_mp4_bytes(clip)
+    """Bytes a browser plays, for every page that plays a clip or a data set's file: the file itself when it
+    is H.264 MP4 (AAC or no audio) without a display rotation; else (HEVC, VP9, Matroska, a rotated or a
+    corrupted clip) an H.264/AAC MP4 of the decoded clip. Raises ``MediaError`` for a file that cannot be
+    decoded."""
+    if not steps:
+        try:
+            playable = _playable(media_info(clip_key, _ref))
+        except MediaError:
+            playable = False  # decoding the whole clip below says why, in its own words
+        if playable:
+            return _ref.data if _ref.data is not None else open(_ref.path, "rb").read()
+    return clip_to_mp4_bytes(corrupted(_ref, steps, seed))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -31,13 +31,3 @@ def current_dataset() -> Dataset | None:
     except DatasetError as exc:
         st.error(str(exc))
         return None
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def file_bytes(path: str, mtime: float) -> bytes:
-    """The bytes of a clip file for a player (keyed on path + mtime)."""
-    return Path(path).read_bytes()
-
-
-def clip_file_bytes(path: Path) -> bytes:
-    return file_bytes(str(path), path.stat().st_mtime)
