@@ -38,13 +38,17 @@ def corruption_title(name: str) -> str:
 
 
 def single_level(name: str) -> bool:
-    """Whether a corruption is the same at every severity (``mute``, ``video_off``)."""
+    """Whether a corruption declares one level (``mute``, ``video_off``: ``Corruption.levels == (1,)``)."""
     c = corruptions.REGISTRY.get(name)
-    return c is not None and len({tuple(sorted(p.items())) for p in c.severities}) == 1
+    return c is not None and len(c.levels) == 1
 
 
 def distinct_conditions(conditions: Sequence[str]) -> list[str]:
-    """``conditions`` in order, keeping one severity of each single-level corruption (``mute:1`` = ``mute:5``)."""
+    """``conditions`` in order, keeping one severity of each single-level corruption (``mute:1`` = ``mute:5``).
+
+    Sweeps store a single-level corruption once, at severity 1; databases from before stored it at
+    every severity swept, with identical rows: the first one stands for all.
+    """
     seen, out = set(), []
     for c in conditions:
         name = c.rpartition(":")[0]
@@ -155,14 +159,22 @@ def _ordered(key: pd.Series, colours: Mapping[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- robustness
 
 
+def _one_level_each(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``metrics`` rows without the repeats of single-level corruptions (see :func:`distinct_conditions`)."""
+    keep = distinct_conditions(list(dict.fromkeys(metrics["condition"])))
+    return metrics[metrics["condition"].isin(keep)]
+
+
 def severity_curves(metrics: pd.DataFrame, *, checkpoints: Sequence[str] | None = None, columns: int = 3,
                     height_per_row: int = 260) -> go.Figure:
     """Accuracy against severity (0 = clean), one panel per corruption, one line per head and checkpoint.
 
-    Colour says the head, dash the checkpoint. ``metrics`` is ``condition_metrics``.
+    Colour says the head, dash the checkpoint. ``metrics`` is ``condition_metrics``. A single-level
+    corruption (``mute``) has one point (at severity 1 in sweeps).
     """
     if checkpoints is not None:
         metrics = metrics[metrics["checkpoint"].isin(list(checkpoints))]
+    metrics = _one_level_each(metrics)
     names = [c for c in metrics["corruption"].unique() if c != CLEAN]
     ckpts = list(metrics["checkpoint"].unique())
     columns = max(1, min(columns, len(names)))
@@ -196,8 +208,9 @@ def severity_curves(metrics: pd.DataFrame, *, checkpoints: Sequence[str] | None 
 
 def accuracy_grid(metrics: pd.DataFrame, checkpoint: str, head: str = "fused") -> go.Figure:
     """Corruption x severity accuracy of one checkpoint and head, as clickable squares (a heatmap whose
-    cells can be selected); each cell's ``customdata[0]`` is its condition label."""
-    mine = metrics[(metrics["checkpoint"] == checkpoint) & (metrics["head"] == head)]
+    cells can be selected); each cell's ``customdata[0]`` is its condition label. A single-level corruption
+    (``mute``) has one cell."""
+    mine = _one_level_each(metrics[(metrics["checkpoint"] == checkpoint) & (metrics["head"] == head)])
     corrupted = mine[mine["corruption"] != CLEAN]
     clean = mine[mine["corruption"] == CLEAN]
     names = list(dict.fromkeys(corrupted["corruption"]))

@@ -36,7 +36,11 @@ left, right = st.columns([2, 1])
 name = left.selectbox("Compare with a corruption (the same clips, moved)", [None, *corruptions.names()],
                       key="emb_corruption", format_func=lambda n: "none: clean clips only" if n is None
                       else f"{corruptions.label(n)} ({corruptions.get(n).modality})")
-severity = right.slider("Severity", 1, 5, 3, key="emb_severity", disabled=name is None)
+if name is not None and len(corruptions.levels(name)) == 1:  # on or off (mute, video_off): nothing to choose
+    severity = corruptions.levels(name)[0]
+    right.caption(f"{corruptions.label(name)} has one level.")
+else:
+    severity = right.slider("Severity", 1, 5, 3, key="emb_severity", disabled=name is None)
 corruption = None if name is None else (name, int(severity))
 seed = session.seed()
 

@@ -118,7 +118,9 @@ def sweep_form(*, expanded: bool) -> None:
         picked = st.multiselect("Corruptions", corruptions.names(), default=list(DEFAULT_CORRUPTIONS),
                                 key="rob_sweep_corruptions", format_func=corruptions.label)
         left, right = st.columns(2)
-        severities = left.multiselect("Severities", [1, 2, 3, 4, 5], default=[1, 3, 5], key="rob_sweep_severities")
+        severities = left.multiselect("Severities", list(corruptions.SEVERITIES), default=[1, 3, 5],
+                                      key="rob_sweep_severities",
+                                      help="Corruptions with one level (mute, video off) run once, at severity 1.")
         limit = int(right.number_input("Clips (0 = all single-label clips of the data source)", min_value=0,
                                        value=0, step=10, key="rob_sweep_limit"))
         source = st.session_state.get(DATA_SOURCE_KEY) or str(SAMPLE_DATA)

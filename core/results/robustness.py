@@ -2,12 +2,21 @@
 
 mPC, rPC, mCE and relative mCE (ImageNet-C), and for the fused head the fusion
 gain and the fallback gaps; :meth:`ResultsDB.summary` puts them in one table.
+
+Single-level corruptions (``mute``, ``video_off``; ``Corruption.levels == (1,)``) count once:
+every corruption is first averaged (mPC) or summed (CE) over its own levels, so a single-level
+one enters mPC with its one accuracy and mCE with its one error ratio, the same weight as a
+five-level corruption. Sweeps store it at severity 1 only; databases from before stored it at
+every severity swept, with identical rows: only the first of those is used (also for the fusion
+gain and the fallback gaps), which gives the same numbers as counting them all would (the mean
+of equal values, a ratio of equal sums) except where the repeats would outweigh other rows.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from core import corruptions
 from core.results.schema import CLEAN, HEADS
 
 
@@ -17,7 +26,16 @@ def _mean(values) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
+def one_level_each(table: pd.DataFrame) -> pd.DataFrame:
+    """Condition metrics or prediction rows with a single-level corruption kept at its first stored severity."""
+    single = table["corruption"].map(lambda n: n in corruptions.REGISTRY and len(corruptions.levels(n)) == 1)
+    first = table[single].groupby(["checkpoint", "corruption"])["severity"].transform("min")
+    return table[~single | (table["severity"] == first.reindex(table.index))]
+
+
 def robustness_metrics(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
+    """Clean accuracy, mPC, rPC, mCE and relative mCE of ``ckpt``'s ``head`` (``baseline`` for the CEs)."""
+    metrics = one_level_each(metrics)
     mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
     base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
     clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
@@ -43,6 +61,7 @@ def fusion_metrics(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: s
     if head != "fused":
         return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,
                 "fallback_gap_no_video": nan}
+    metrics, rows = one_level_each(metrics), one_level_each(rows)
     fused = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == "fused")]
     gains = fused.set_index("corruption")["fusion_gain"]
     mine = rows[rows["checkpoint"] == ckpt]

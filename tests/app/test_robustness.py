@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.results import ResultsDB
 from tests.app.conftest import app, errors
 
 PAGE = "pages/robustness.py"
@@ -35,6 +36,8 @@ def test_run_a_tiny_sweep_then_drill_down_to_a_clip_in_the_lab(db, checkpoint):
     assert at.session_state["avlab_experiment"] == 1
     assert len(at.get("plotly_chart")) >= 4
     assert at.selectbox(key="rob_condition").options == ["Clean", "Mute", "Gaussian Blur 1", "Gaussian Blur 5"]
+    with ResultsDB(db) as stored:  # mute has one level: swept once, not at 1 and 5
+        assert stored.get_experiment(1)["conditions"] == ["clean", "mute:1", "gaussian_blur:1", "gaussian_blur:5"]
     at.selectbox(key="rob_condition").set_value("gaussian_blur:5").run()
     assert any(c.value.startswith("7 clips under Gaussian Blur 5") for c in at.caption)
     at.button(key="rob_open").click().run()

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from core import corruptions, figures
 from core.experiments import ExperimentConfig, ExperimentError, main, run_experiment
 from core.inference import Predictor
 from core.media import Clip, load_clip, write_clip
@@ -51,7 +52,7 @@ def _config(tiny, **changes) -> ExperimentConfig:
 
 
 def _n_rows(config: ExperimentConfig, clips: int = 4) -> int:
-    return (1 + len(config.corruptions) * len(config.severities)) * clips * 3
+    return (1 + len(corruptions.grid(config.corruptions, config.severities))) * clips * 3
 
 
 def _probs(db_path, eid) -> pd.DataFrame:
@@ -85,7 +86,9 @@ def test_sweep_stores_every_row_and_clean_equals_the_predictor(tiny, reference):
     with ResultsDB(path) as db:
         exp = db.get_experiment(eid)
         assert exp["complete"] and exp["config"]["corruptions"] == list(CORRUPTIONS)
-        assert exp["conditions"][:3] == ["clean", "mute:1", "mute:3"]
+        # mute has one level: swept once, at severity 1, one row per clip and head
+        assert exp["conditions"][:3] == ["clean", "mute:1", "gaussian_blur:1"] and "mute:3" not in exp["conditions"]
+    assert len(muted) == 4 * 3 and muted.index.is_unique
 
 
 def test_killed_sweep_resumes_to_identical_results(tiny, reference, tmp_path):
@@ -110,7 +113,7 @@ def test_killed_sweep_resumes_to_identical_results(tiny, reference, tmp_path):
         assert not db.get_experiment(1)["complete"]
     seen = []
     eid = run_experiment(config, db=path, progress=lambda done, total, message: seen.append((done, total)))
-    assert eid == 1 and seen[0] == (6, 36) and seen[-1] == (36, 36)
+    assert eid == 1 and seen[0] == (6, 32) and seen[-1] == (32, 32)  # 8 conditions (mute once) x 4 clips
     resumed, ref = _probs(path, eid), _probs(*reference)
     assert len(resumed) == _n_rows(config) and resumed.index.is_unique
     np.testing.assert_array_equal(np.stack(resumed["probs"]), np.stack(ref["probs"]))
@@ -135,6 +138,42 @@ def test_ctrl_c_keeps_what_was_stored_and_a_rerun_adds_nothing_twice(tiny, tmp_p
     assert run_experiment(_config(tiny, corruptions=["mute"], severities=[1], seed=1), db=path) == 2
     with ResultsDB(path) as db:
         assert db.con.execute("SELECT count(*) FROM predictions").fetchone()[0] == 2 * _n_rows(config)
+
+
+def test_single_level_corruptions_are_swept_once_at_severity_1(tiny, tmp_path):
+    path = tmp_path / "once.db"
+    eid = run_experiment(_config(tiny, corruptions=["mute", "video_off", "gaussian_blur"], severities=[2, 4]),
+                         db=path)
+    rows = _probs(path, eid)
+    with ResultsDB(path) as db:
+        assert db.get_experiment(eid)["conditions"] == ["clean", "mute:1", "video_off:1", "gaussian_blur:2",
+                                                        "gaussian_blur:4"]
+    for name in ("mute", "video_off"):
+        mine = rows[rows["corruption"] == name]
+        assert len(mine) == 4 * 3 and set(mine["severity"]) == {1}  # one row per clip and head
+        assert mine.groupby(["clip_path", "head"]).size().eq(1).all()
+
+
+def test_a_database_from_before_single_levels_reads_the_same_and_is_not_continued(tiny, reference, tmp_path,
+                                                                                  monkeypatch):
+    """A sweep stored when mute ran at every severity (revision 1): its numbers and figures equal today's
+    sweep, and running the same config now starts a new experiment instead of mixing rows into it."""
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as old:
+        old.setattr(corruptions, "REVISION", 1)
+        old.setattr(corruptions, "grid", lambda names, severities: [(n, s) for n in names for s in severities])
+        eid = run_experiment(_config(tiny), db=path)
+    with ResultsDB(path) as db, ResultsDB(reference[0]) as rdb:
+        assert "mute:3" in db.get_experiment(eid)["conditions"]
+        assert len(_probs(path, eid)) == _n_rows(_config(tiny)) + 4 * 3  # mute:3, the same rows as mute:1
+        pd.testing.assert_frame_equal(db.summary(eid), rdb.summary(reference[1]))
+        then, now = db.condition_metrics(eid), rdb.condition_metrics(reference[1])
+        assert figures.severity_curves(then).to_json() == figures.severity_curves(now).to_json()
+        assert figures.accuracy_grid(then, "ckpt").to_json() == figures.accuracy_grid(now, "ckpt").to_json()
+    assert run_experiment(_config(tiny), db=path) == eid + 1
+    with ResultsDB(path) as db:
+        assert "mute:3" in db.get_experiment(eid)["conditions"]
+        assert "mute:3" not in db.get_experiment(eid + 1)["conditions"]
 
 
 def test_shortcuts_equal_the_long_way(tiny, reference, tmp_path):

@@ -22,12 +22,12 @@ def _probs(pred: int, confidence: float = 0.8) -> np.ndarray:
     return p
 
 
-def _experiment(db: ResultsDB, key: str = "k", checkpoints=("m1", "m2")) -> int:
+def _experiment(db: ResultsDB, key: str = "k", checkpoints=("m1", "m2"), conditions=CONDITIONS) -> int:
     eid, created = db.start_experiment(
         key=key, name="hand", config={"seed": 0},
         checkpoints=[{"name": n, "path": f"/ck/{n}", "fusion": "modality_attention", "classes": CLASSES,
                       "fingerprint": n} for n in checkpoints],
-        clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)], conditions=CONDITIONS)
+        clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)], conditions=conditions)
     assert created
     return eid
 
@@ -46,11 +46,8 @@ def _write(db: ResultsDB, eid: int, ckpt: int, corruption: str, severity: int, c
     db.write_predictions(eid, rows)
 
 
-@pytest.fixture
-def hand(tmp_path):
-    """Two checkpoints; every accuracy below is a count of ones divided by 4."""
-    db = ResultsDB(tmp_path / "r.db")
-    eid = _experiment(db)
+def _fill(db: ResultsDB, eid: int) -> None:
+    """The hand-made rows of :func:`hand`."""
     # m1: clean audio 3/4, video 2/4, fused 4/4; noise:1 fused 3/4, noise:2 fused 1/4; mute fused 2/4, video 2/4
     _write(db, eid, 0, "clean", 0, {"audio": [1, 1, 1, 0], "video": [1, 0, 1, 0], "fused": [1, 1, 1, 1]})
     _write(db, eid, 0, "noise", 1, {"audio": [1, 1, 0, 0], "video": [1, 0, 1, 0], "fused": [1, 1, 1, 0]})
@@ -63,8 +60,30 @@ def hand(tmp_path):
     _write(db, eid, 1, "noise", 2, {"audio": [0, 0, 0, 0], "video": [1, 1, 0, 0], "fused": [0, 0, 0, 0]})
     _write(db, eid, 1, "mute", 1, {"audio": [0, 0, 0, 0], "video": [1, 1, 0, 0], "fused": [1, 0, 0, 0]},
            audio_present=0, weights=(0.0, 1.0))
+
+
+@pytest.fixture
+def hand(tmp_path):
+    """Two checkpoints; every accuracy below is a count of ones divided by 4."""
+    db = ResultsDB(tmp_path / "r.db")
+    eid = _experiment(db)
+    _fill(db, eid)
     yield db, eid
     db.close()
+
+
+def test_a_single_level_corruption_counts_once(hand, tmp_path):
+    """A database from before single levels were declared holds mute at several severities: only its first
+    counts in mPC and the CEs (sweeps made them identical; here mute:3 is made all wrong to tell)."""
+    db, eid = hand
+    with ResultsDB(tmp_path / "old.db") as old:
+        oid = _experiment(old, conditions=CONDITIONS + [("mute", 3, "audio")])
+        _fill(old, oid)
+        for k in (0, 1):
+            _write(old, oid, k, "mute", 3, {h: [0, 0, 0, 0] for h in ("audio", "video", "fused")}, audio_present=0)
+        then, now = old.summary(oid, baseline="m2"), db.summary(eid, baseline="m2")
+        pd.testing.assert_frame_equal(then, now)
+        assert then.set_index(["checkpoint", "head"]).loc[("m1", "fused"), "mpc"] == pytest.approx(0.5)
 
 
 def test_condition_metrics_by_hand(hand):
