@@ -23,6 +23,7 @@ import pandas as pd
 from core import figures
 from core.datasets import unreadable_sentence
 from core.results import CLEAN, HEADS, ResultsDB, ResultsError, condition_label
+from core.results.robustness import one_level_each
 
 # The everyday failures of the factory-av spec, as a stakeholder would name them.
 EVERYDAY = {"mute": "A microphone failure", "gaussian_blur": "A dirty lens", "defocus_blur": "An out-of-focus lens",
@@ -183,9 +184,9 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
     worst_cost = mine[mine["head"] == "fused"].sort_values("points", ascending=False).head(1)
     if not worst_cost.empty and worst_cost.iloc[0]["points"] >= 0.5:
         w = worst_cost.iloc[0]
+        where = "" if figures.single_level(w["corruption"]) else f" at severity {w['worst_severity']}"
         out.append(f"**The most damaging corruption** for the fused head is {figures.corruption_title(w['corruption'])}: "
-                   f"{_points(w['points'])} on average, {_pct(w['worst_accuracy'])} accuracy at severity "
-                   f"{w['worst_severity']}.")
+                   f"{_points(w['points'])} on average, {_pct(w['worst_accuracy'])} accuracy{where}.")
     hurt = classes[classes["points"] >= 0.5].head(2)
     if hurt.empty and not classes.empty:
         out.append("**Classes:** no class loses accuracy under the corruptions tested.")
@@ -232,9 +233,10 @@ def build(experiment_id: int, *, db=None, baseline: str | None = None) -> Report
         if handle is not db:
             handle.close()
     board = leaderboard(summary, experiment) if not metrics.empty else pd.DataFrame()
-    cost = costs(metrics)
+    scored = one_level_each(metrics)  # a single-level corruption once, as in the summary (mute stored at 1-5 before)
+    cost = costs(scored)
     best = board.iloc[0]["checkpoint"] if not board.empty else None
-    classes = class_damage(metrics, best) if best is not None else pd.DataFrame(columns=["points"])
+    classes = class_damage(scored, best) if best is not None else pd.DataFrame(columns=["points"])
     tables = {"leaderboard": board, "summary": summary, "conditions": metrics[_TABLE_COLUMNS], "costs": cost,
               "classes": classes, "modality_weights": weights}
     report = Report(experiment, findings(experiment, board, cost, classes, weights), tables)

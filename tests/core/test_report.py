@@ -77,6 +77,30 @@ def test_findings_name_the_best_fusion_and_the_costs_in_points(db_path):
     assert worst["class"] == "b" and worst["points"] == pytest.approx(100 * (1 - 2 / 3))
 
 
+def test_a_single_level_corruption_is_reported_once_without_a_severity(tmp_path):
+    """A database from before single levels were declared: mute at severities 1 and 3 (identical rows)."""
+    path = tmp_path / "old.db"
+    with ResultsDB(path) as db:
+        eid, _ = db.start_experiment(
+            key="k", name="old", config={"seed": 0, "data": "somewhere"},
+            checkpoints=[{"name": "m1", "path": "/ck/m1", "fusion": "concat", "classes": CLASSES, "fingerprint": "m1"}],
+            clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)],
+            conditions=CONDITIONS[:3] + [("mute", 3, "audio")])
+        _write(db, eid, 0, "clean", 0, {"audio": [1, 1, 1, 1], "video": [1, 1, 0, 0], "fused": [1, 1, 1, 1]})
+        for severity in (1, 3):
+            _write(db, eid, 0, "mute", severity, {"audio": [1, 0, 0, 0], "video": [1, 1, 0, 0],
+                                                  "fused": [1, 0, 0, 0]}, audio_present=0)
+        _write(db, eid, 0, "gaussian_blur", 1, {"audio": [1, 1, 1, 1], "video": [1, 1, 0, 0], "fused": [1, 1, 1, 0]})
+        db.finish_experiment(eid)
+    r = report.build(eid, db=path)
+    text = "\n".join(r.findings)
+    assert "**The most damaging corruption** for the fused head is Mute: 75 accuracy points on average, " \
+           "25% accuracy." in text
+    assert "**A microphone failure** (Mute) costs the fused head 75 accuracy points (100% → 25%)" in text
+    mute = r.tables["costs"].set_index(["corruption", "head"]).loc[("mute", "fused")]
+    assert mute["severities"] == "1" and mute["worst_severity"] == 1
+
+
 def test_html_is_self_contained_with_interactive_charts(db_path):
     r = report.build(1, db=db_path)
     html = report.to_html(r)
