@@ -66,8 +66,8 @@ def _cmd_show(args) -> int:
         print(unreadable_sentence(exp["skipped"]))
     print(f"config: {json.dumps(exp['config'])}\n")
     _print_table(summary)
-    everyday = weights[weights["condition"].isin([CLEAN, *(f"{n}:{s}" for n in ("mute", "gaussian_blur")
-                                                         for s in corruptions.SEVERITIES)])]
+    everyday = weights[weights["condition"].isin([CLEAN, *(f"{n}:{s}" for n, s in  # mute once, at 1
+                                                         corruptions.grid(("mute", "gaussian_blur")))])]
     if not everyday.empty and everyday["weight_audio"].notna().any():
         print("\nmean modality weights (normal / muted / blurred):")
         _print_table(everyday.drop(columns=["corruption", "severity"]))
