@@ -58,15 +58,31 @@ def test_one_undecodable_file_is_skipped_named_and_counted(tiny):
     assert result["skipped"] == [{"path": str(with_bad / "broken.mp4"), "reason": str(info.value), "label": "dark"}]
     assert result["n_skipped"] == len(result["skipped"]) == 1 and clean["n_skipped"] == 0
     assert result["n"] == clean["n"] == 4
-    # the good clips score exactly as without the bad file: it was left out, not counted wrong or shifted
-    for key in ("accuracy", "macro_f1", "heads"):
-        assert result[key] == clean[key]
+    # the good clips score as without the bad file: it was left out, not counted wrong or shifted (a batch of
+    # one clip instead of two moves probabilities by float32 rounding only)
+    assert result["accuracy"] == clean["accuracy"] and result["macro_f1"] == clean["macro_f1"]
+    _assert_close(result["heads"], clean["heads"])
     card = model_card({"model": {"video_encoder": "v", "audio_encoder": "a", "fusion": "f", "embed_dim": 1,
                                  "hidden": 1, "dropout": 0}, "classes": ["bright", "dark"],
                        "preprocessing": {"video": {"num_frames": 4, "size": 32},
                                          "audio": {"seconds": 5, "sr": 16000, "representation": None}}},
                       result, "data")
     assert f"1 clip could not be decoded and was left out: broken.mp4 ({str(info.value).rstrip('.')})." in card
+
+
+def _assert_close(got, expected, path="heads"):
+    if isinstance(expected, dict):
+        assert set(got) == set(expected), path
+        for key in expected:
+            _assert_close(got[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert len(got) == len(expected), path
+        for i, (a, b) in enumerate(zip(got, expected)):
+            _assert_close(a, b, f"{path}[{i}]")
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, abs=1e-6, nan_ok=True), path
+    else:
+        assert got == expected, path
 
 
 def test_decoding_in_workers_carries_the_failure_in_place(tiny):
