@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from core.inference import HEADS, Predictor, clip_batches, default_workers
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata
+from core.trust.calibration import calibration_scores, fit_calibration
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -44,17 +46,26 @@ def parse_corruption(text: str) -> tuple[str, int]:
     return name, level
 
 
-def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
-             corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> dict:
-    """Per-head reports over the data set's single-label clips (timeline clips are left out).
+@dataclass
+class Outcome:
+    """What a model said about every decodable clip of a data set (raw material of reports and fits).
 
-    ``corrupt`` applies those corruptions to every clip before predicting, seeded by the one rule
-    (:func:`core.corruptions.clip_seed` of ``seed`` and the clip's file name), as sweeps do. Clips whose
-    label the model does not know are not scored (a model cannot be right about a class it lacks): they
-    are counted per label in ``unknown_labels``. A file that cannot be decoded is left out and the run
-    goes on: ``skipped`` lists each (``path``, ``label``, ``reason``: one sentence) and ``n_skipped``
-    counts them; ``n`` counts the clips scored. ``workers``: DataLoader processes that decode and
-    corrupt (None: :func:`core.inference.default_workers`, none on the CPU).
+    ``y``: (N,) class indices; ``probs`` / ``logits``: head -> (N, K) (probabilities with the model's
+    temperatures, raw logits); ``answered``: head -> (N,) bool (False where the head abstained).
+    """
+
+    y: np.ndarray
+    probs: dict[str, np.ndarray]
+    logits: dict[str, np.ndarray]
+    answered: dict[str, np.ndarray]
+    skipped: list[dict]
+    unknown_labels: dict[str, int]
+    seconds: float
+
+
+def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
+                    corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> Outcome:
+    """Predict the data set's single-label clips (timeline clips are left out); see :func:`evaluate`.
 
     Raises
     ------
@@ -69,7 +80,7 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         raise DatasetError(f"None of the data set's labels ({', '.join(unknown_labels)}) is a class of the model "
                            f"({', '.join(predictor.classes)}); evaluate it on a data set of its classes.")
     index = {c: i for i, c in enumerate(predictor.classes)}
-    probs = {h: [] for h in HEADS}
+    probs, logits, answered = {h: [] for h in HEADS}, {h: [] for h in HEADS}, {h: [] for h in HEADS}
     started = time.perf_counter()
     workers = default_workers(predictor.model) if workers is None else workers
     batches = clip_batches([s.path for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
@@ -86,23 +97,94 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         for pred in predictor.predict_batch(clips) if clips else ():
             for h in HEADS:
                 probs[h].append(pred.probs[h])
+                logits[h].append(pred.logits[h])
+                answered[h].append(pred.answered(h))
     if not scored:
         raise DatasetError(f"None of the {len(samples)} clips could be decoded; the first, "
                            f"'{skipped[0]['path']}': {skipped[0]['reason']}")
-    y = np.array([index[s.label] for s in scored])
-    reports = {h: classification_report(y, np.stack(probs[h]), predictor.classes) for h in HEADS}
+    return Outcome(np.array([index[s.label] for s in scored]), {h: np.stack(probs[h]) for h in HEADS},
+                   {h: np.stack(logits[h]) for h in HEADS}, {h: np.array(answered[h], bool) for h in HEADS},
+                   skipped, unknown_labels, time.perf_counter() - started)
+
+
+def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
+             corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> dict:
+    """Per-head reports over the data set's single-label clips (timeline clips are left out).
+
+    A head that abstains on a clip (no input: :func:`core.models.head_answers`) is not scored on it:
+    each head's accuracy, F1 and calibration scores (ECE, Brier, NLL: :mod:`core.trust.calibration`) count
+    the clips it answered, and ``coverage`` is the share it answered. ``corrupt`` applies those corruptions
+    to every clip before predicting, seeded by the one rule (:func:`core.corruptions.clip_seed` of ``seed``
+    and the clip's file name), as sweeps do. Clips whose label the model does not know are not scored (a
+    model cannot be right about a class it lacks): they are counted per label in ``unknown_labels``. A file
+    that cannot be decoded is left out and the run goes on: ``skipped`` lists each (``path``, ``label``,
+    ``reason``: one sentence) and ``n_skipped`` counts them; ``n`` counts the clips scored. ``workers``:
+    DataLoader processes that decode and corrupt (None: :func:`core.inference.default_workers`, none on
+    the CPU).
+
+    Raises
+    ------
+    DatasetError
+        No single-label clip, none whose label the model knows, or none that can be decoded.
+    """
+    out = predict_dataset(predictor, dataset, batch_size=batch_size, progress=progress, corrupt=corrupt,
+                          seed=seed, workers=workers)
+    reports = {}
+    for h in HEADS:
+        keep = out.answered[h]
+        reports[h] = {**classification_report(out.y[keep], out.probs[h][keep], predictor.classes),
+                      **calibration_scores(out.y[keep], out.probs[h][keep]), "coverage": float(keep.mean())}
     return {
-        "n": len(scored),
+        "n": int(out.y.size),
         "accuracy": {h: reports[h]["accuracy"] for h in HEADS},
+        "coverage": {h: reports[h]["coverage"] for h in HEADS},
         "macro_f1": {h: reports[h]["macro_f1"] for h in HEADS},
+        "ece": {h: reports[h]["ece"] for h in HEADS},
         "heads": reports,
         "corruptions": [f"{n}:{k}" for n, k in corrupt],
-        "unknown_labels": unknown_labels,
-        "skipped": skipped,
-        "n_skipped": len(skipped),
+        "unknown_labels": out.unknown_labels,
+        "skipped": out.skipped,
+        "n_skipped": len(out.skipped),
         "head_kinds": {h: predictor.model.head_kind(h) for h in HEADS},
-        "seconds": round(time.perf_counter() - started, 2),
+        "temperatures": dict(predictor.model.temperatures) or None,
+        "seconds": round(out.seconds, 2),
     }
+
+
+def calibrate(predictor: Predictor, dataset: Dataset, *, data: str = "", split: str | None = None,
+              corrupted: bool = False, seed: int = 0, workers: int | None = None, progress: bool = True) -> Path:
+    """Fit one temperature per head on ``dataset`` (raw logits, answered clips only) and write
+    ``calibration.json`` into the model's folder; with ``corrupted`` also a fit on the clean clips plus the
+    everyday corruptions at severity 3 (Tomani et al., CVPR 2021), stored for comparison. Returns the path.
+
+    Raises DatasetError as :func:`evaluate`, ValueError when the model has no folder to write into."""
+    model = predictor.model
+    if model.trust_folder is None:
+        raise ValueError("This model was not loaded from a folder, so there is nowhere to write its calibration.")
+    clean = predict_dataset(predictor, dataset, progress=progress, seed=seed, workers=workers)
+    extra = None
+    if corrupted:
+        runs = [clean] + [predict_dataset(predictor, dataset, progress=progress, seed=seed, workers=workers,
+                                          corrupt=[(name, 3 if 3 in corruptions.levels(name) else 1)])
+                          for name in corruptions.EVERYDAY.values()]
+        extra = {h: (np.concatenate([r.logits[h][r.answered[h]] for r in runs]),
+                     np.concatenate([r.y[r.answered[h]] for r in runs])) for h in HEADS}
+    fitted = fit_calibration(clean.logits, clean.y, clean.answered, fingerprint=model.fingerprint,
+                             fitted_on={"data": data, "split": split, "n": int(clean.y.size),
+                                        "corrupted": sorted(corruptions.EVERYDAY.values()) if corrupted else []},
+                             corrupted=extra)
+    return fitted.save(model.trust_folder)
+
+
+def _no_nan(value):
+    """``value`` with every NaN (a score over no clips, e.g. a head that abstained throughout) as None (JSON null)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def _pct(x: float) -> str:
@@ -195,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="processes that decode and corrupt (default: 0 on the CPU, "
                                                      "up to 4 with a GPU)")
     parser.add_argument("--card", action="store_true", help="write the checkpoint's MODEL_CARD.md (clean data only)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="fit one temperature per head on these clips (use the validation split) and write "
+                             "calibration.json beside the model")
+    parser.add_argument("--calibrate-corrupted", action="store_true",
+                        help="with --calibrate: also fit on the clips under the everyday corruptions at severity 3 "
+                             "(stored beside the clean fit for comparison, not applied)")
     args = parser.parse_args(argv)
     try:
         corrupt = [parse_corruption(c) for c in args.corruption]
@@ -204,6 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.card and not is_checkpoint(Path(predictor.model.source or "")):
             raise ValueError("--card writes the model card of an avlab checkpoint folder; this model is a "
                              f"{predictor.model.format} model.")
+        if args.calibrate:
+            if corrupt or args.card:
+                raise ValueError("--calibrate fits on clean clips; leave out --corruption and --card.")
+            path = calibrate(predictor, load_dataset(args.data, split=args.split), data=args.data, split=args.split,
+                             corrupted=args.calibrate_corrupted, seed=args.seed, workers=args.workers,
+                             progress=not args.json)
+            predictor = Predictor.load(args.model, device=args.device)  # with the temperatures just written
+            print(f"wrote {path}", file=sys.stderr)
         result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
                           corrupt=corrupt, seed=args.seed, workers=args.workers)
         if args.card:
@@ -213,14 +309,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     model = predictor.model
     if args.json:
-        print(json.dumps({"checkpoint": str(model.source), "model": model.describe(), "data": args.data,
-                          "split": args.split, **result}))
+        print(json.dumps(_no_nan({"checkpoint": str(model.source), "model": model.describe(), "data": args.data,
+                                  "split": args.split, **result}), allow_nan=False))
     else:
         print(f"{result['n']} clips from {args.data} with {model.name} ({model.format})"
               + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))
         for h in HEADS:
             kind = "  (by ablation)" if result["head_kinds"][h] == "ablation" else ""
-            print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}{kind}")
+            if not result["coverage"][h]:
+                print(f"  {h:<6} no input on any clip: the head abstained throughout{kind}")
+                continue
+            covered = f"   answered {_pct(result['coverage'][h])}" if result["coverage"][h] < 1 else ""
+            print(f"  {h:<6} accuracy {_pct(result['accuracy'][h]):>8}   macro-F1 {_pct(result['macro_f1'][h]):>8}"
+                  f"   ECE {result['ece'][h]:.3f}{covered}{kind}")
         for label, count in result["unknown_labels"].items():
             print(f"  not scored: {count} clip(s) labelled '{label}', a class the model does not have")
         if result["skipped"]:
