@@ -10,6 +10,23 @@ import numpy as np
 ECE_BINS = 15
 
 
+def head_answers(head: str, audio_present, video_present):
+    """Whether ``head`` answers (bool, or a numpy bool array for arrays of presence flags).
+
+    A head abstains without its input, so it is never scored on a clip it did not receive: the audio head
+    without audio, the video head without video (absent, muted to exact zeros, or black), the fused head with
+    neither. An abstaining head has no label ("no input"); accuracy counts the clips a head answered and
+    coverage is the share it answered (selective classification, Geifman & El-Yaniv, NeurIPS 2017).
+    """
+    if head == "audio":
+        return audio_present
+    if head == "video":
+        return video_present
+    if isinstance(audio_present, bool) and isinstance(video_present, bool):
+        return audio_present or video_present
+    return np.logical_or(audio_present, video_present)
+
+
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     """Counts ``(k, k)``: rows are true classes, columns predicted classes."""
     matrix = np.zeros((num_classes, num_classes), np.int64)

@@ -88,9 +88,10 @@ def costs(metrics: pd.DataFrame) -> pd.DataFrame:
                         "accuracy": float(g["accuracy"].mean()), "points": 100 * (clean - float(g["accuracy"].mean())),
                         "worst_severity": int(worst["severity"]), "worst_accuracy": float(worst["accuracy"]),
                         "worst_points": 100 * (clean - float(worst["accuracy"])),
-                        "severities": ",".join(str(s) for s in sorted(g["severity"]))})
+                        "severities": ",".join(str(s) for s in sorted(g["severity"])),
+                        "coverage": float(g["coverage"].mean()) if "coverage" in g else 1.0})
     return pd.DataFrame(out, columns=["checkpoint", "corruption", "head", "clean_accuracy", "accuracy", "points",
-                                      "worst_severity", "worst_accuracy", "worst_points", "severities"])
+                                      "worst_severity", "worst_accuracy", "worst_points", "severities", "coverage"])
 
 
 def class_damage(metrics: pd.DataFrame, checkpoint: str, head: str = "fused") -> pd.DataFrame:
@@ -126,7 +127,12 @@ def _points(p: float) -> str:
         f"nothing (it gains {-p:.0f} point{'s' if round(abs(p)) != 1 else ''})"
 
 
-def _head_loss(p: float) -> str:
+def _head_loss(p: float, coverage: float = 1.0) -> str:
+    """What a corruption does to a unimodal head; a head that abstains is spoken of by its coverage."""
+    if coverage < 0.005:
+        return "has no input and abstains on every clip (0% coverage), so it is not scored"
+    if coverage < 0.995:
+        return f"answers {coverage:.0%} of the clips (it abstains without input) and on those {_head_loss(p)}"
     if abs(p) < 0.5:
         return "is unaffected"
     return f"loses {p:.0f} points" if p > 0 else f"gains {-p:.0f} points"
@@ -173,7 +179,7 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
         severity = "" if single else f" on average over severities {', '.join(levels[:-1])} and {levels[-1]}"
         worst = "" if single else \
             f", {_points(f['worst_points'])} at severity {f['worst_severity']}"
-        others = [f"the {h}-only head {_head_loss(rows.loc[h, 'points'])}"
+        others = [f"the {h}-only head {_head_loss(rows.loc[h, 'points'], rows.loc[h, 'coverage'])}"
                   for h in ("audio", "video") if h in rows.index]
         out.append(f"**{failure}** ({figures.corruption_title(name)}) costs the fused head "
                    f"{_points(f['points'])}{severity}{worst} ({_pct(f['clean_accuracy'])} → {_pct(f['accuracy'])}); "

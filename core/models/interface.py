@@ -29,9 +29,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
-import numpy as np
 import torch
 
+from core.metrics import head_answers  # noqa: F401 - the rule belongs with the scores; importable from here
 from core.models.preprocessing import AudioPreprocessing, VideoPreprocessing
 
 HEADS = ("audio", "video", "fused")
@@ -139,23 +139,6 @@ class AVClassifier:
             audio_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """The whole model on one batch: head -> logits (B, K); at least "fused"."""
         raise NotImplementedError(f"{type(self).__name__} implements neither run nor encode/fuse.")
-
-
-def head_answers(head: str, audio_present, video_present):
-    """Whether ``head`` answers (bool, or a numpy bool array for arrays of presence flags).
-
-    A head abstains without its input, so it is never scored on a clip it did not receive: the audio head
-    without audio, the video head without video (absent, muted to exact zeros, or black), the fused head with
-    neither. An abstaining head has no label ("no input"); accuracy counts the clips a head answered and
-    coverage is the share it answered (selective classification, Geifman & El-Yaniv, NeurIPS 2017).
-    """
-    if head == "audio":
-        return audio_present
-    if head == "video":
-        return video_present
-    if isinstance(audio_present, bool) and isinstance(video_present, bool):
-        return audio_present or video_present
-    return np.logical_or(audio_present, video_present)
 
 
 def first_line(exc: BaseException) -> str:

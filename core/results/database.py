@@ -18,10 +18,11 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from core.metrics import classification_report
+from core.metrics import classification_report, head_answers
 from core.results import schema
 from core.results.robustness import fusion_metrics, robustness_metrics
 from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_label, parse_condition
+from core.trust.calibration import calibration_scores
 
 DB_ENV = "AVLAB_DB"
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "results" / "avlab.db"
@@ -273,6 +274,8 @@ class ResultsDB:
         df = pd.DataFrame(rows, columns=columns)
         df["probs"] = [np.frombuffer(b, "<f4") for b in df["probs"]]
         df.insert(4, "condition", [condition_label(c, s) for c, s in zip(df["corruption"], df["severity"])])
+        df["answered"] = [bool(head_answers(h, bool(a), bool(v)))
+                          for h, a, v in zip(df["head"], df["audio_present"], df["video_present"])]
         return df
 
     def predictions(self, experiment_id: int, checkpoint: str | None = None,
@@ -288,27 +291,33 @@ class ResultsDB:
         classes = {c["name"]: c["classes"] for c in self.get_experiment(experiment_id)["checkpoints"]}
         df["predicted_class"] = [classes[k][i] for k, i in zip(df["checkpoint"], df["predicted"])]
         df["confidence"] = [float(p.max()) for p in df["probs"]]
-        df["correct"] = df["correct"].astype(bool)
+        df["correct"] = df["correct"].astype(bool) & df["answered"]  # an abstaining head is never right
         return df.drop(columns=["checkpoint_idx"])
 
     def condition_metrics(self, experiment_id: int) -> pd.DataFrame:
-        """One row per checkpoint x condition x head: n, accuracy, macro P/R/F1, ECE, per-class accuracy,
-        confusion matrix, and for the fused head the fusion gain (fused minus the best unimodal head)."""
+        """One row per checkpoint x condition x head: n (clips the head answered), coverage (their share),
+        accuracy, macro P/R/F1, ECE, Brier, NLL, per-class accuracy and confusion matrix over the answered clips
+        (a head without its input abstains and is never scored: :func:`core.metrics.head_answers`; NaN when it
+        answered none), and for the fused head the fusion gain (fused minus the best unimodal head)."""
         df = self._rows(experiment_id)
         exp = self.get_experiment(experiment_id)
         index = {k["name"]: {c: i for i, c in enumerate(k["classes"])} for k in exp["checkpoints"]}
         out = []
         for (ckpt, cond, head), g in df.groupby(["checkpoint", "condition", "head"], sort=False):
             classes = exp["checkpoints"][int(g["checkpoint_idx"].iloc[0])]["classes"]
-            y = np.array([index[ckpt][l] for l in g["label"]])
-            report = classification_report(y, np.stack(g["probs"].to_numpy()), classes)
+            keep = g["answered"].to_numpy(bool)
+            y = np.array([index[ckpt][l] for l in g["label"]])[keep]
+            probs = np.stack(g["probs"].to_numpy())[keep] if keep.any() else np.zeros((0, len(classes)))
+            report = classification_report(y, probs, classes)
             out.append({"checkpoint": ckpt, "condition": cond, "corruption": g["corruption"].iloc[0],
                         "severity": int(g["severity"].iloc[0]), "modality": g["modality"].iloc[0], "head": head,
                         **{k: report[k] for k in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
-                                                  "ece", "per_class_accuracy", "confusion_matrix")}})
+                                                  "per_class_accuracy", "confusion_matrix")},
+                        "coverage": float(keep.mean()), **calibration_scores(y, probs)})
         table = pd.DataFrame(out, columns=["checkpoint", "condition", "corruption", "severity", "modality", "head",
-                                           "n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "ece",
-                                           "per_class_accuracy", "confusion_matrix"])
+                                           "n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
+                                           "per_class_accuracy", "confusion_matrix", "coverage", "ece", "brier",
+                                           "nll"])
         acc = table.pivot_table(index=["checkpoint", "condition"], columns="head", values="accuracy")
         if not acc.empty and set(HEADS) <= set(acc.columns):
             gain = (acc["fused"] - acc[["audio", "video"]].max(axis=1)).rename("fusion_gain")

@@ -283,7 +283,8 @@ def test_an_undecodable_clip_is_skipped_named_and_not_retried(tiny, reference, t
         assert listed["skipped"] == 1 and listed["progress"] == 1.0
         assert db.skipped_clips(eid) == {2: str(info.value)}
         assert set(db.predictions(eid)["clip_idx"]) == {0, 1, 3, 4}
-        assert set(db.condition_metrics(eid)["n"]) == {4}
+        metrics = db.condition_metrics(eid)
+        assert set(metrics.loc[metrics["coverage"] > 0, "n"]) == {4}  # a muted head answers none
     rows, ref = _probs(path, eid), _probs(*reference)
     rows["clip"] = [Path(p).name for p in rows["clip_path"]]
     ref["clip"] = [Path(p).name for p in ref["clip_path"]]

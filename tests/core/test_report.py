@@ -67,7 +67,9 @@ def test_findings_name_the_best_fusion_and_the_costs_in_points(db_path):
     assert "**modality_attention** fusion (m1)" in r.findings[0] and "81% accuracy" in r.findings[0]
     assert "m1 (modality_attention) 81%, m2 (concat) 38%" in r.findings[0]
     assert "**A microphone failure** (Mute) costs the fused head 25 accuracy points (100% → 75%)" in text
-    assert "the audio-only head loses 50 points and the video-only head is unaffected" in text
+    # the muted audio head got no input: it abstains, and is spoken of by its coverage, never as a loss
+    assert ("the audio-only head has no input and abstains on every clip (0% coverage), so it is not scored and "
+            "the video-only head is unaffected") in text
     assert "**A dirty lens** (Gaussian Blur) costs the fused head 12 accuracy points on average over severities " \
            "1 and 5, 25 accuracy points at severity 5" in text
     assert "audio weight goes from 50% to 0%" in text
