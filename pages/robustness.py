@@ -7,6 +7,7 @@ import streamlit as st
 from core import report as reports
 from core.figures import (HEAD_TITLES, HEADS, accuracy_grid, condition_title, confusion, distinct_conditions,
                           modality_weights, per_class_bars, severity_curves)
+from core.datasets import unreadable_sentence
 from core.results import ResultsError
 from ui import robustness as rob
 
@@ -35,6 +36,8 @@ if metrics.empty:
     st.stop()
 if not exp["complete"]:
     st.warning(f"This sweep is {exp['progress']:.0%} done; run the same sweep again to continue it.")
+if exp.get("skipped"):
+    st.warning(unreadable_sentence(exp["skipped"]))
 
 st.subheader("Leaderboard (fused head)")
 st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={

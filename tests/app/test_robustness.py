@@ -52,3 +52,22 @@ def test_a_bad_sweep_choice_is_one_sentence(db, checkpoint):
     at.button(key="rob_run").click().run()
     assert not at.exception
     assert errors(at) == ["Choose at least one checkpoint, one corruption and one severity."]
+
+
+def test_clips_that_could_not_be_decoded_are_named_on_the_page(db, checkpoint):
+    at = app(PAGE)
+    at.multiselect(key="rob_sweep_corruptions").set_value(["mute"])
+    at.number_input(key="rob_sweep_limit").set_value(3)
+    at.button(key="rob_run").click().run()
+    with ResultsDB(db) as stored:
+        clip = stored.get_experiment(1)["clips"][0]
+        stored.skip_clips(1, {0: "The file is damaged or truncated, so it could not be decoded."})
+        assert len(stored.get_experiment(1)["skipped"]) == 1
+    at.run()
+    assert not at.exception
+    from pathlib import Path
+
+    name = Path(clip["path"] if isinstance(clip, dict) else clip[0]).name
+    assert [w.value for w in at.warning if "could not be decoded" in w.value] == [
+        f"1 clip could not be decoded and was left out: {name} (The file is damaged or truncated, so it could not "
+        "be decoded)."]
