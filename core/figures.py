@@ -165,12 +165,17 @@ def _one_level_each(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics[metrics["condition"].isin(keep)]
 
 
+METRIC_TITLES = {"accuracy": "accuracy", "ece": "ECE", "coverage": "coverage", "aurc": "AURC"}
+
+
 def severity_curves(metrics: pd.DataFrame, *, checkpoints: Sequence[str] | None = None, columns: int = 3,
-                    height_per_row: int = 260) -> go.Figure:
-    """Accuracy against severity (0 = clean), one panel per corruption, one line per head and checkpoint.
+                    height_per_row: int = 260, metric: str = "accuracy") -> go.Figure:
+    """``metric`` (a ``condition_metrics`` column: accuracy, ece, coverage, aurc) against severity (0 = clean),
+    one panel per corruption, one line per head and checkpoint.
 
     Colour says the head, dash the checkpoint. ``metrics`` is ``condition_metrics``. A single-level
-    corruption (``mute``) has one point (at severity 1 in sweeps).
+    corruption (``mute``) has one point (at severity 1 in sweeps). A head that abstained on every clip of a
+    condition has no point there.
     """
     if checkpoints is not None:
         metrics = metrics[metrics["checkpoint"].isin(list(checkpoints))]
@@ -190,16 +195,23 @@ def severity_curves(metrics: pd.DataFrame, *, checkpoints: Sequence[str] | None 
                 part = pd.concat([mine[mine["corruption"] == CLEAN], mine[mine["corruption"] == name]])
                 part = part.sort_values("severity")
                 label = HEAD_TITLES[head] + (f" · {ckpt}" if len(ckpts) > 1 else "")
-                fig.add_scatter(x=part["severity"], y=part["accuracy"], mode="lines+markers", name=label,
+                fig.add_scatter(x=part["severity"], y=part[metric], mode="lines+markers", name=label,
                                 legendgroup=label, showlegend=i == 0,
                                 line=dict(color=HEAD_COLOURS[head], dash=_DASHES[k % len(_DASHES)], width=2),
                                 marker=dict(size=6),
                                 customdata=np.column_stack([part["condition"], [ckpt] * len(part)]),
-                                hovertemplate=f"{label}<br>%{{customdata[0]}}: %{{y:.1%}}<extra></extra>",
+                                hovertemplate=f"{label}<br>%{{customdata[0]}}: "
+                                              + ("%{y:.1%}" if metric in ("accuracy", "coverage") else "%{y:.3f}")
+                                              + "<extra></extra>",
                                 row=r, col=c)
         fig.update_xaxes(tickvals=[0, 1, 2, 3, 4, 5], ticktext=["clean", "1", "2", "3", "4", "5"],
                          range=[-0.3, 5.3], row=r, col=c)
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    if metric in ("accuracy", "coverage"):
+        fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    else:
+        top = float(np.nanmax(metrics[metric].to_numpy(float))) if metrics[metric].notna().any() else 0.1
+        fig.update_yaxes(range=[0, max(0.05, 1.1 * top)], tickformat=".2f")
+    fig.update_yaxes(title_text=METRIC_TITLES.get(metric, metric), row=1, col=1)
     fig.update_layout(height=80 + height_per_row * rows, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", y=-0.08 if rows == 1 else -0.04))
     fig.update_annotations(font_size=13)
@@ -302,6 +314,46 @@ def accuracy_costs(costs: pd.DataFrame, *, height: int = 320) -> go.Figure:
     return _fit(fig)
 
 
+def reliability_diagram(bins: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "",
+                        height: int = 320) -> go.Figure:
+    """Accuracy against confidence per bin, one line per curve (e.g. clean and a condition), with the
+    diagonal of perfect calibration; ``bins``: label -> :func:`core.trust.calibration.reliability`."""
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+                    line=dict(color="#7f7f7f", dash="dot", width=1))
+    for k, (label, b) in enumerate(bins.items()):
+        keep = np.asarray(b["count"]) > 0
+        fig.add_scatter(x=np.asarray(b["confidence"])[keep], y=np.asarray(b["accuracy"])[keep],
+                        mode="lines+markers", name=label, marker=dict(size=4 + 10 * np.sqrt(
+                            np.asarray(b["count"])[keep] / max(1, np.asarray(b["count"]).sum()))),
+                        line=dict(dash=_DASHES[k % len(_DASHES)], width=2),
+                        customdata=np.asarray(b["count"])[keep],
+                        hovertemplate="confidence %{x:.0%}: right %{y:.0%} of %{customdata} clips<extra>"
+                                      + label + "</extra>")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title=dict(text=title, font_size=13),
+                      xaxis=dict(title="confidence", range=[0, 1.02], tickformat=".0%"),
+                      yaxis=dict(title="accuracy", range=[0, 1.05], tickformat=".0%"),
+                      legend=dict(orientation="h", y=-0.25))
+    return _fit(fig)
+
+
+def risk_coverage_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str = "",
+                         height: int = 320) -> go.Figure:
+    """Accuracy of the most confident answers against coverage, one line per curve; ``curves``: label ->
+    ``(coverage, accuracy)`` from :func:`core.trust.selective.risk_coverage`."""
+    fig = go.Figure()
+    for k, (label, (coverage, accuracy)) in enumerate(curves.items()):
+        fig.add_scatter(x=coverage, y=accuracy, mode="lines", name=label,
+                        line=dict(dash=_DASHES[k % len(_DASHES)], width=2),
+                        hovertemplate="answering %{x:.0%} of clips: right %{y:.1%}<extra>" + label + "</extra>")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title=dict(text=title, font_size=13),
+                      xaxis=dict(title="coverage (share of clips answered)", range=[0, 1.02], tickformat=".0%"),
+                      yaxis=dict(title="accuracy", range=[0, 1.05], tickformat=".0%"),
+                      legend=dict(orientation="h", y=-0.25))
+    return _fit(fig)
+
+
 __all__ = ["HEADS", "HEAD_TITLES", "HEAD_COLOURS", "COLOUR_BY", "class_colours", "corruption_title",
            "condition_title", "distinct_conditions", "single_level", "embedding_panels", "severity_curves", "accuracy_grid", "per_class_bars", "confusion",
-           "modality_weights", "leaderboard_bars", "accuracy_costs"]
+           "modality_weights", "leaderboard_bars", "accuracy_costs", "reliability_diagram", "risk_coverage_curves",
+           "METRIC_TITLES"]

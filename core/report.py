@@ -28,8 +28,9 @@ from core.results.robustness import one_level_each
 # The everyday failures of the factory-av spec, as a stakeholder would name them.
 EVERYDAY = {"mute": "A microphone failure", "gaussian_blur": "A dirty lens", "defocus_blur": "An out-of-focus lens",
             "audio_gaussian_noise": "A noisy plant"}
-_TABLE_COLUMNS = ["checkpoint", "condition", "corruption", "severity", "modality", "head", "n", "accuracy",
-                  "macro_precision", "macro_recall", "macro_f1", "ece", "fusion_gain"]
+_TABLE_COLUMNS = ["checkpoint", "condition", "corruption", "severity", "modality", "head", "n", "coverage",
+                  "accuracy", "macro_precision", "macro_recall", "macro_f1", "ece", "brier", "nll", "aurc",
+                  "accuracy_at_90", "fusion_gain"]
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Report:
 
 def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     """Fused head per checkpoint, best mPC first: clean accuracy, mPC, rPC, mCE, fusion gain, fallback gaps,
+    the modality-removal check (share of clips whose fused confidence rises when audio / video is removed),
     and the single-modality heads' mPC for comparison (``unimodal_heads``: native, or by ablation for a model
     without its own audio-only and video-only heads; ``format`` and ``model_hash``, the content hash of the
     model's files, say exactly what was measured)."""
@@ -67,8 +69,8 @@ def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     fused["format"] = fused["checkpoint"].map({c["name"]: c.get("format", "avlab") for c in experiment["checkpoints"]})
     fused["model_hash"] = fused["checkpoint"].map({c["name"]: c["fingerprint"] for c in experiment["checkpoints"]})
     columns = ["checkpoint", "fusion", "unimodal_heads", "clean_accuracy", "mpc", "rpc", "mce", "relative_mce", "fusion_gain",
-               "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video", "audio_only_mpc",
-               "video_only_mpc", "format", "model_hash"]
+               "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video", "confidence_rises_no_audio",
+               "confidence_rises_no_video", "audio_only_mpc", "video_only_mpc", "format", "model_hash"]
     return fused[columns].sort_values(["mpc", "clean_accuracy"], ascending=False, na_position="last") \
         .reset_index(drop=True)
 
@@ -138,8 +140,33 @@ def _head_loss(p: float, coverage: float = 1.0) -> str:
     return f"loses {p:.0f} points" if p > 0 else f"gains {-p:.0f} points"
 
 
+def trust_sentence(metrics: pd.DataFrame, board_row) -> str | None:
+    """How far to trust the best checkpoint's fused head: its accuracy when answering only its 90 % most
+    confident clips, clean and under the corruption where that is lowest; ECE clean and under corruption; the
+    modality-removal check. None without the numbers."""
+    mine = metrics[(metrics["checkpoint"] == board_row["checkpoint"]) & (metrics["head"] == "fused")]
+    clean = mine[mine["corruption"] == CLEAN]
+    corrupted = mine[(mine["corruption"] != CLEAN) & mine["accuracy_at_90"].notna()]
+    if clean.empty or "accuracy_at_90" not in mine or np.isnan(clean["accuracy_at_90"].iloc[0]):
+        return None
+    text = (f"**How far to trust it:** answering only its 90% most confident clips, the fused head of "
+            f"{board_row['checkpoint']} is right {_pct(clean['accuracy_at_90'].iloc[0])} of the time on clean clips")
+    if not corrupted.empty:
+        worst = corrupted.sort_values("accuracy_at_90").iloc[0]
+        text += f", {_pct(worst['accuracy_at_90'])} under {figures.condition_title(worst['condition'])} (the lowest)"
+    text += f". Its calibration error (ECE) is {clean['ece'].iloc[0]:.3f} on clean clips"
+    if not corrupted.empty:
+        text += f" and {corrupted['ece'].mean():.3f} on average under corruption"
+    rises = [(board_row.get(f"confidence_rises_no_{m}"), m) for m in ("audio", "video")]
+    rises = [f"{_pct(r)} of clips without {m}" for r, m in rises if r is not None and r == r]
+    if rises:
+        text += ("; its confidence rises when a sense is removed on " + " and ".join(rises)
+                 + " (it should fall: less evidence)")
+    return text + "."
+
+
 def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes: pd.DataFrame,
-             weights: pd.DataFrame) -> list[str]:
+             weights: pd.DataFrame, metrics: pd.DataFrame | None = None) -> list[str]:
     """The report's plain sentences, each computed from the tables."""
     out: list[str] = []
     skipped = experiment.get("skipped", [])
@@ -168,6 +195,8 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
                    + (f" by {abs(100 * gain):.0f} points" if verdict != "matches" else "")
                    + ("" if np.isnan(gain_c) else f"; under corruption the difference is {100 * gain_c:+.0f} points "
                       "on average") + ".")
+    if metrics is not None and (trust := trust_sentence(metrics, best)):
+        out.append(trust)
     mine = cost[cost["checkpoint"] == best["checkpoint"]]
     for name, failure in EVERYDAY.items():
         rows = mine[mine["corruption"] == name].set_index("head")
@@ -245,7 +274,7 @@ def build(experiment_id: int, *, db=None, baseline: str | None = None) -> Report
     classes = class_damage(scored, best) if best is not None else pd.DataFrame(columns=["points"])
     tables = {"leaderboard": board, "summary": summary, "conditions": metrics[_TABLE_COLUMNS], "costs": cost,
               "classes": classes, "modality_weights": weights}
-    report = Report(experiment, findings(experiment, board, cost, classes, weights), tables)
+    report = Report(experiment, findings(experiment, board, cost, classes, weights, scored), tables)
     if best is not None:
         report.figures = _figures(report, metrics, weights, best)
     return report
@@ -261,6 +290,8 @@ def _figures(report: Report, metrics: pd.DataFrame, weights: pd.DataFrame, best:
     if not everyday.empty:
         out.append((f"What everyday failures cost ({best})", figures.accuracy_costs(everyday)))
     out.append(("Accuracy against severity, per corruption and head", figures.severity_curves(metrics)))
+    out.append(("Calibration error (ECE) against severity, per corruption and head",
+                figures.severity_curves(metrics, metric="ece")))
     out.append((f"Fused accuracy, corruption x severity ({best})", figures.accuracy_grid(metrics, best)))
     mine = weights[weights["checkpoint"] == best]
     if mine["weight_audio"].notna().any():
@@ -270,7 +301,8 @@ def _figures(report: Report, metrics: pd.DataFrame, weights: pd.DataFrame, best:
 
 def _percent_table(df: pd.DataFrame) -> str:
     fractions = {"clean_accuracy", "mpc", "rpc", "accuracy", "corrupted_accuracy", "worst_accuracy",
-                 "audio_only_mpc", "video_only_mpc", "weight_audio", "weight_video"}
+                 "audio_only_mpc", "video_only_mpc", "weight_audio", "weight_video", "coverage", "accuracy_at_90",
+                 "confidence_rises_no_audio", "confidence_rises_no_video"}
     shown = df.copy()
     for column in shown.columns:
         if column in fractions:

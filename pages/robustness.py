@@ -42,16 +42,24 @@ if exp.get("skipped"):
 st.subheader("Leaderboard (fused head)")
 st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={
     c: st.column_config.NumberColumn(format="percent") for c in
-    ("clean_accuracy", "mpc", "rpc", "audio_only_mpc", "video_only_mpc")} | {
+    ("clean_accuracy", "mpc", "rpc", "audio_only_mpc", "video_only_mpc", "confidence_rises_no_audio",
+     "confidence_rises_no_video")} | {
     c: st.column_config.NumberColumn(format="%+.3f") for c in
     ("fusion_gain", "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video")})
 st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the baseline "
            "(< 1 is better); fusion gain: fused minus the better single head; fallback gap: fused minus the "
-           "surviving head when one modality is missing.")
+           "surviving head when one modality is missing; confidence rises: the share of clips whose fused confidence "
+           "goes up when a modality is removed (it should not: less evidence, less certainty).")
 
 st.subheader("Accuracy against severity")
 shown = st.multiselect("Checkpoints", names, default=names, key="rob_curve_checkpoints")
 st.plotly_chart(severity_curves(metrics, checkpoints=shown), key="rob_curves", config={"displaylogo": False})
+
+st.subheader("Calibration error (ECE) against severity")
+st.plotly_chart(severity_curves(metrics, checkpoints=shown, metric="ece"), key="rob_ece_curves",
+                config={"displaylogo": False})
+st.caption("ECE: the confidence-weighted gap between how sure a head is and how often it is right (15 bins); "
+           "0 is perfectly calibrated. A head without input abstains and has no point.")
 
 st.subheader("Corruption x severity")
 left, right = st.columns([1, 1])
@@ -76,6 +84,11 @@ with detail:
         st.plotly_chart(confusion(rows.loc[head, "confusion_matrix"], classes,
                                   title=f"{HEAD_TITLES[head]} · {condition_title(condition)}"),
                         key="rob_confusion", config={"displayModeBar": False})
+
+st.subheader(f"How far to trust the {HEAD_TITLES[head].lower()} head under {condition_title(condition)}")
+if head in rows.index:
+    st.caption(rob.trust_caption(rows.loc[head]))
+rob.trust_view(eid, checkpoint, condition, head, classes)
 
 st.subheader(f"Clips under {condition_title(condition)}")
 rob.drill_down(eid, checkpoint, condition, int(exp["config"].get("seed", 0)))

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import corruptions
 from core import report as reports
 from core.experiments import ExperimentConfig, ExperimentError, run_experiment
-from core.figures import HEAD_TITLES, HEADS, condition_title
+from core.figures import HEAD_TITLES, HEADS, condition_title, reliability_diagram, risk_coverage_curves
 from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition
+from core.trust.calibration import reliability
+from core.trust.selective import risk_coverage
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA
 from ui.models import models, current_model
@@ -68,14 +71,52 @@ def clip_rows(path: str, stamp: tuple, eid: int, checkpoint: str, condition: str
     """Per clip of one condition: true class, each head's prediction and whether it is right."""
     rows = _read("predictions", path, eid, checkpoint, condition)
     wide = rows.pivot_table(index=["clip_idx", "clip_path", "label"], columns="head",
-                            values=["predicted_class", "correct", "confidence"], aggfunc="first")
+                            values=["predicted_class", "correct", "confidence", "answered"], aggfunc="first")
     out = pd.DataFrame({"clip": [Path(p).name for p in wide.index.get_level_values("clip_path")],
                         "path": wide.index.get_level_values("clip_path"), "true class": wide.index.get_level_values("label")})
     for head in HEADS:
-        out[HEAD_TITLES[head]] = [f"{'✓' if ok else '✗'} {c} {p:.0%}" for c, ok, p in zip(
-            wide[("predicted_class", head)], wide[("correct", head)], wide[("confidence", head)])]
+        out[HEAD_TITLES[head]] = [f"{'✓' if ok else '✗'} {c} {p:.0%}" if said else "no input" for c, ok, p, said in zip(
+            wide[("predicted_class", head)], wide[("correct", head)], wide[("confidence", head)],
+            wide[("answered", head)])]
     out["fused right"] = wide[("correct", "fused")].astype(bool).to_numpy()
+    out["fused confidence"] = wide[("confidence", "fused")].to_numpy(float)
     return out.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def head_rows(path: str, stamp: tuple, eid: int, checkpoint: str, condition: str, head: str) -> pd.DataFrame:
+    """One head's per-clip rows under one condition: label, probs, confidence, correct, answered."""
+    rows = _read("predictions", path, eid, checkpoint, condition)
+    return rows[rows["head"] == head].reset_index(drop=True)
+
+
+def trust_caption(row) -> str:
+    """One head's trust scores under one condition (a ``condition_metrics`` row) in a sentence."""
+    if not row["coverage"] > 0:
+        return "This head had no input under this condition: it abstained on every clip."
+    selective = (f"answering only its 90% most confident, it is right {row['accuracy_at_90']:.0%}"
+                 if row["accuracy_at_90"] == row["accuracy_at_90"] else "it answers fewer than 90% of the clips")
+    return (f"Answers {row['coverage']:.0%} of the clips; ECE {row['ece']:.3f}, Brier {row['brier']:.3f}, "
+            f"NLL {row['nll']:.3f}; {selective} (AURC {row['aurc']:.3f}, lower is better).")
+
+
+def trust_view(eid: int, checkpoint: str, condition: str, head: str, classes: list[str]) -> None:
+    """Reliability diagram and risk-coverage curve of one head, clean against ``condition``."""
+    path = db_path()
+    curves, bins = {}, {}
+    for cond in dict.fromkeys([CLEAN, condition]):
+        rows = head_rows(path, stamp(path), eid, checkpoint, cond, head)
+        said = rows["answered"].to_numpy(bool)
+        index = {c: i for i, c in enumerate(classes)}
+        y = rows["label"].map(index).to_numpy()
+        probs = np.stack(rows["probs"].to_numpy()) if len(rows) else np.zeros((0, len(classes)))
+        bins[condition_title(cond)] = reliability(y[said], probs[said])
+        curves[condition_title(cond)] = risk_coverage(rows["confidence"].to_numpy(), rows["correct"].to_numpy(), said)
+    left, right = st.columns(2)
+    left.plotly_chart(reliability_diagram(bins, title=f"Reliability · {HEAD_TITLES[head]}"),
+                      key="rob_reliability", config={"displayModeBar": False})
+    right.plotly_chart(risk_coverage_curves(curves, title=f"Risk-coverage · {HEAD_TITLES[head]}"),
+                       key="rob_risk_coverage", config={"displayModeBar": False})
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -162,10 +203,13 @@ def drill_down(eid: int, checkpoint: str, condition: str, seed: int) -> None:
     wrong = int((~rows["fused right"]).sum())
     st.caption(f"{len(rows)} clips under {condition_title(condition)} with {checkpoint}; the fused head gets "
                f"{wrong} wrong.")
-    st.dataframe(rows.drop(columns=["path", "fused right"]), hide_index=True, key="rob_clips", height=240)
-    order = list(rows.sort_values("fused right", kind="stable").index)  # wrong ones first
+    st.dataframe(rows.drop(columns=["path", "fused right", "fused confidence"]), hide_index=True, key="rob_clips",
+                 height=240)
+    # the most confident errors first: the clips where trusting the fused head would hurt most
+    order = list(rows.assign(key=rows["fused confidence"].where(~rows["fused right"], -1.0))
+                 .sort_values("key", ascending=False, kind="stable").index)
     left, right = st.columns([3, 1])
-    i = left.selectbox("Clip to open", order, key="rob_clip",
+    i = left.selectbox("Clip to open (the most confident errors first)", order, key="rob_clip",
                        format_func=lambda k: f"{'✓' if rows.loc[k, 'fused right'] else '✗'} {rows.loc[k, 'clip']} "
                                              f"(true {rows.loc[k, 'true class']}, fused {rows.loc[k, 'Fused']})")
     if right.button("Open in the Corruption Lab", key="rob_open", width="stretch"):
@@ -179,4 +223,4 @@ def drill_down(eid: int, checkpoint: str, condition: str, seed: int) -> None:
 
 __all__ = ["EXPERIMENT", "db_path", "stamp", "experiments", "experiment", "metrics", "summary", "weights",
            "clip_rows", "report", "report_files", "experiment_picker", "sweep_form", "pick_condition_from_grid",
-           "drill_down", "ResultsError"]
+           "drill_down", "head_rows", "trust_caption", "trust_view", "ResultsError"]

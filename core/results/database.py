@@ -23,6 +23,7 @@ from core.results import schema
 from core.results.robustness import fusion_metrics, robustness_metrics
 from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_label, parse_condition
 from core.trust.calibration import calibration_scores
+from core.trust.selective import selective_scores
 
 DB_ENV = "AVLAB_DB"
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "results" / "avlab.db"
@@ -298,7 +299,9 @@ class ResultsDB:
         """One row per checkpoint x condition x head: n (clips the head answered), coverage (their share),
         accuracy, macro P/R/F1, ECE, Brier, NLL, per-class accuracy and confusion matrix over the answered clips
         (a head without its input abstains and is never scored: :func:`core.metrics.head_answers`; NaN when it
-        answered none), and for the fused head the fusion gain (fused minus the best unimodal head)."""
+        answered none), selective prediction (AURC and the accuracy of the 90 % most confident answers:
+        :mod:`core.trust.selective`), and for the fused head the fusion gain (fused minus the best unimodal
+        head)."""
         df = self._rows(experiment_id)
         exp = self.get_experiment(experiment_id)
         index = {k["name"]: {c: i for i, c in enumerate(k["classes"])} for k in exp["checkpoints"]}
@@ -306,18 +309,20 @@ class ResultsDB:
         for (ckpt, cond, head), g in df.groupby(["checkpoint", "condition", "head"], sort=False):
             classes = exp["checkpoints"][int(g["checkpoint_idx"].iloc[0])]["classes"]
             keep = g["answered"].to_numpy(bool)
-            y = np.array([index[ckpt][l] for l in g["label"]])[keep]
+            y_all = np.array([index[ckpt][l] for l in g["label"]])
+            y = y_all[keep]
             probs = np.stack(g["probs"].to_numpy())[keep] if keep.any() else np.zeros((0, len(classes)))
             report = classification_report(y, probs, classes)
             out.append({"checkpoint": ckpt, "condition": cond, "corruption": g["corruption"].iloc[0],
                         "severity": int(g["severity"].iloc[0]), "modality": g["modality"].iloc[0], "head": head,
                         **{k: report[k] for k in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
                                                   "per_class_accuracy", "confusion_matrix")},
-                        "coverage": float(keep.mean()), **calibration_scores(y, probs)})
+                        "coverage": float(keep.mean()), **calibration_scores(y, probs),
+                        **selective_scores(np.stack(g["probs"].to_numpy()), g["predicted"].to_numpy(), y_all, keep)})
         table = pd.DataFrame(out, columns=["checkpoint", "condition", "corruption", "severity", "modality", "head",
                                            "n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
                                            "per_class_accuracy", "confusion_matrix", "coverage", "ece", "brier",
-                                           "nll"])
+                                           "nll", "aurc", "accuracy_at_90"])
         acc = table.pivot_table(index=["checkpoint", "condition"], columns="head", values="accuracy")
         if not acc.empty and set(HEADS) <= set(acc.columns):
             gain = (acc["fused"] - acc[["audio", "video"]].max(axis=1)).rename("fusion_gain")

@@ -60,7 +60,7 @@ def fusion_metrics(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: s
     nan = float("nan")
     if head != "fused":
         return {"fusion_gain": nan, "fusion_gain_corrupted": nan, "fallback_gap_no_audio": nan,
-                "fallback_gap_no_video": nan}
+                "fallback_gap_no_video": nan, "confidence_rises_no_audio": nan, "confidence_rises_no_video": nan}
     metrics, rows = one_level_each(metrics), one_level_each(rows)
     fused = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == "fused")]
     gains = fused.set_index("corruption")["fusion_gain"]
@@ -74,7 +74,19 @@ def fusion_metrics(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: s
         return float(fused_ok[only].mean() - by_head[survivor]["correct"].to_numpy(float)[only].mean()) \
             if only.any() else nan
 
+    fused_rows = by_head["fused"]
+    confidence = np.array([float(np.max(p)) for p in fused_rows["probs"]]) if len(fused_rows) else np.zeros(0)
+    clean = fused_rows["corruption"].to_numpy() == CLEAN
+    baseline = dict(zip(fused_rows["clip_idx"][clean], confidence[clean]))
+
+    def rises(only: np.ndarray) -> float:
+        """Share of clip-conditions without one modality whose fused confidence is higher than on the clean clip
+        (the modality-removal check of Ma et al., 2023, "Calibrating Multimodal Learning", ICML)."""
+        pairs = [(c, baseline[i]) for c, i, o in zip(confidence, fused_rows["clip_idx"], only) if o and i in baseline]
+        return float(np.mean([c > b + 1e-6 for c, b in pairs])) if pairs else nan
+
     return {"fusion_gain": _mean(gains[gains.index == CLEAN]),
+            "confidence_rises_no_audio": rises(~a & v & ~clean), "confidence_rises_no_video": rises(a & ~v & ~clean),
             "fusion_gain_corrupted": _mean(fused.groupby("corruption")["fusion_gain"].mean()
                                            .drop(CLEAN, errors="ignore")),
             "fallback_gap_no_audio": gap(~a & v, "video"), "fallback_gap_no_video": gap(a & ~v, "audio")}

@@ -2,6 +2,8 @@
 from a condition to its clips and into the Corruption Lab."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.results import ResultsDB
@@ -31,8 +33,8 @@ def test_run_a_tiny_sweep_then_drill_down_to_a_clip_in_the_lab(db, checkpoint):
     at.number_input(key="rob_sweep_limit").set_value(7)
     at.button(key="rob_run").click().run()
     assert not at.exception and not errors(at)
-    assert [s.value for s in at.subheader][:3] == ["Leaderboard (fused head)", "Accuracy against severity",
-                                                   "Corruption x severity"]
+    assert [s.value for s in at.subheader][:4] == ["Leaderboard (fused head)", "Accuracy against severity",
+                                                   "Calibration error (ECE) against severity", "Corruption x severity"]
     assert at.session_state["avlab_experiment"] == 1
     assert len(at.get("plotly_chart")) >= 4
     assert at.selectbox(key="rob_condition").options == ["Clean", "Mute", "Gaussian Blur 1", "Gaussian Blur 5"]
@@ -40,6 +42,20 @@ def test_run_a_tiny_sweep_then_drill_down_to_a_clip_in_the_lab(db, checkpoint):
         assert stored.get_experiment(1)["conditions"] == ["clean", "mute:1", "gaussian_blur:1", "gaussian_blur:5"]
     at.selectbox(key="rob_condition").set_value("gaussian_blur:5").run()
     assert any(c.value.startswith("7 clips under Gaussian Blur 5") for c in at.caption)
+    # how far to trust the fused head there: the caption's numbers are the stored ones
+    with ResultsDB(db) as stored:
+        metrics = stored.condition_metrics(1)
+        rows = stored.predictions(1, condition="gaussian_blur:5")
+    row = metrics[(metrics["condition"] == "gaussian_blur:5") & (metrics["head"] == "fused")].iloc[0]
+    assert any(c.value.startswith(f"Answers 100% of the clips; ECE {row['ece']:.3f}, Brier {row['brier']:.3f}")
+               for c in at.caption)
+    assert {"rob_reliability", "rob_risk_coverage", "rob_ece_curves"} <= {c.key for c in at.get("plotly_chart")}
+    # the drill-down offers the most confident error first
+    fused = rows[rows["head"] == "fused"]
+    errors_ = fused[~fused["correct"]].sort_values("confidence", ascending=False)
+    if len(errors_):
+        first = at.selectbox(key="rob_clip").options[0]
+        assert first.startswith(f"✗ {Path(errors_.iloc[0]['clip_path']).name}")
     at.button(key="rob_open").click().run()
     assert not at.exception
     assert at.session_state["avlab_corruptions"] == (("gaussian_blur", 5),)

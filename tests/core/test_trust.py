@@ -97,3 +97,37 @@ def test_a_stale_or_broken_calibration_file_is_ignored_with_a_reason(tiny, tmp_p
     (model_dir / FILE).write_text("{not json")
     model = load_model(model_dir, device="cpu")
     assert not model.temperatures and "not a calibration file" in model.trust_notes[0]
+
+
+# ----------------------------------------------------------------------------- selective prediction, reliability
+
+
+def test_risk_coverage_and_aurc_by_hand():
+    from core.trust.selective import accuracy_at_coverage, aurc, risk_coverage
+
+    confidence = np.array([0.9, 0.6, 0.8, 0.7, 0.5])
+    correct = np.array([True, False, True, False, True])
+    coverage, accuracy = risk_coverage(confidence, correct)
+    # most confident first: 0.9 ok, 0.8 ok, 0.7 wrong, 0.6 wrong, 0.5 ok
+    np.testing.assert_allclose(coverage, [0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose(accuracy, [1, 1, 2 / 3, 2 / 4, 3 / 5])
+    assert aurc(confidence, correct) == pytest.approx(np.mean(1 - np.array([1, 1, 2 / 3, 2 / 4, 3 / 5])))
+    assert accuracy_at_coverage(confidence, correct, 0.4) == 1.0
+    # a head that abstained on two clips cannot claim more than 60 % coverage
+    answered = np.array([True, True, False, True, False])
+    coverage, _ = risk_coverage(confidence, correct, answered)
+    assert coverage[-1] == pytest.approx(0.6)
+    assert np.isnan(accuracy_at_coverage(confidence, correct, 0.9, answered))
+
+
+def test_reliability_bins_reproduce_the_ece():
+    from core.trust.calibration import reliability
+
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(4) * 0.5, 300)
+    y = rng.integers(0, 4, 300)
+    bins = reliability(y, probs)
+    assert bins["count"].sum() == 300
+    filled = bins["count"] > 0
+    ece = np.sum(bins["count"][filled] / 300 * np.abs(bins["accuracy"][filled] - bins["confidence"][filled]))
+    assert ece == pytest.approx(calibration_scores(y, probs)["ece"])
