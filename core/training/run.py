@@ -62,9 +62,11 @@ def train(config: TrainingConfig, *, log=print, device: str = "cpu") -> Path:
     out = config.out_dir
     save_checkpoint(out, model, classes=list(classes), training_config=config.to_dict(), metrics=metrics,
                     provenance=provenance, dtype=config.dtype)
-    from core.evaluate import evaluate, write_card
+    from core.evaluate import calibrate, evaluate, write_card
     from core.inference import Predictor
 
+    # temperature scaling on the validation split, stored beside the weights; the card shows calibrated numbers
+    log(f"calibration: {calibrate(Predictor.load(out), dataset.split('val'), data=config.data, split='val', progress=False)}")
     write_card(out, evaluate(Predictor.load(out), dataset.split("test"), progress=False), config.data, "test")
     test = metrics["test"]
     log(f"test accuracy: audio {test['audio']['accuracy']:.3f}  video {test['video']['accuracy']:.3f}  "
