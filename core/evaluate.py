@@ -173,7 +173,7 @@ def calibrate(predictor: Predictor, dataset: Dataset, *, data: str = "", split: 
                              fitted_on={"data": data, "split": split, "n": int(clean.y.size),
                                         "corrupted": sorted(corruptions.EVERYDAY.values()) if corrupted else []},
                              corrupted=extra)
-    return fitted.save(model.trust_folder)
+    return fitted.save(model.trust_folder, model.trust_prefix)
 
 
 def _no_nan(value):

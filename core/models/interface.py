@@ -81,6 +81,7 @@ class AVClassifier:
         read by :func:`core.models.load_model` from ``calibration.json`` beside the model
     trust_notes : sentences on trust files found beside the model but not used (stale, unreadable)
     trust_folder : the folder where the model's trust files (``calibration.json``, ``ood.npz``) live
+    trust_prefix : their name prefix ("" in a model's own folder; ``"model."`` beside ``model.avlab.json``)
     """
 
     name: str = "model"
@@ -97,6 +98,7 @@ class AVClassifier:
     temperatures: Mapping[str, float] = MappingProxyType({})
     trust_notes: tuple[str, ...] = ()
     trust_folder: Path | None = None
+    trust_prefix: str = ""
 
     # -- description
     def describe(self) -> dict:
@@ -147,7 +149,7 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-TRUST_FILES = frozenset({"calibration.json", "ood.npz"})
+TRUST_FILES = ("calibration.json", "ood.npz")
 """Files fitted for a model and kept beside it; not part of its fingerprint."""
 
 
@@ -159,7 +161,7 @@ def content_hash(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
         path = Path(path)
-        files = (sorted(p for p in path.rglob("*") if p.is_file() and p.name not in TRUST_FILES)
+        files = (sorted(p for p in path.rglob("*") if p.is_file() and not p.name.endswith(TRUST_FILES))
                  if path.is_dir() else [path])
         for f in files:
             if path.is_dir():

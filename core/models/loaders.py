@@ -253,14 +253,16 @@ def load_model(spec: str | os.PathLike | None = None, *, device: str | torch.dev
                          f"folder) saying its format, classes and inputs; see the README, 'Use your own model'.")
     model_path = None if sidecar_path == path or path.is_dir() else path
     sidecar = parse_sidecar(sidecar_path, model_path)
-    return with_calibration(LOADERS[sidecar.format](sidecar, target), sidecar_path.parent).to(target)
+    # a model file with its own sidecar (model.avlab.json) keeps its trust files as model.calibration.json
+    prefix = sidecar_path.name[:-len(SIDECAR_SUFFIX)] + "." if sidecar_path.name != SIDECAR else ""
+    return with_calibration(LOADERS[sidecar.format](sidecar, target), sidecar_path.parent, prefix).to(target)
 
 
-def with_calibration(model: AVClassifier, folder: Path) -> AVClassifier:
-    """``model`` with the temperatures of ``folder/calibration.json`` when it was fitted for this model
+def with_calibration(model: AVClassifier, folder: Path, prefix: str = "") -> AVClassifier:
+    """``model`` with the temperatures of ``folder/<prefix>calibration.json`` when it was fitted for this model
     (see :mod:`core.trust.calibration`); a stale or unreadable file is noted in ``model.trust_notes``."""
-    model.trust_folder = Path(folder)
-    calibration, note = Calibration.load(folder, model.fingerprint)
+    model.trust_folder, model.trust_prefix = Path(folder), prefix
+    calibration, note = Calibration.load(folder, model.fingerprint, prefix=prefix)
     if calibration is not None:
         model.temperatures = MappingProxyType(dict(calibration.temperatures))
     if note:

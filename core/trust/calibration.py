@@ -105,17 +105,18 @@ class Calibration:
     after: dict = field(default_factory=dict)
     corrupted: dict = field(default_factory=dict)
 
-    def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / FILE
+    def save(self, folder: str | Path, prefix: str = "") -> Path:
+        path = Path(folder) / f"{prefix}{FILE}"
         path.write_text(json.dumps({"method": "temperature scaling (Guo et al., 2017)", **self.__dict__},
                                    indent=2, sort_keys=True) + "\n")
         return path
 
     @classmethod
-    def load(cls, folder: str | Path, fingerprint: str | None = None) -> tuple["Calibration | None", str | None]:
-        """``(calibration, None)``, or ``(None, reason)`` when the file is missing, unreadable or was fitted
-        for another model (``fingerprint`` differs)."""
-        path = Path(folder) / FILE
+    def load(cls, folder: str | Path, fingerprint: str | None = None, prefix: str = ""
+             ) -> tuple["Calibration | None", str | None]:
+        """``(calibration, None)``, or ``(None, reason)`` when ``folder/<prefix>calibration.json`` is missing,
+        unreadable or was fitted for another model (``fingerprint`` differs)."""
+        path = Path(folder) / f"{prefix}{FILE}"
         if not path.is_file():
             return None, None
         try:

@@ -131,3 +131,19 @@ def test_reliability_bins_reproduce_the_ece():
     filled = bins["count"] > 0
     ece = np.sum(bins["count"][filled] / 300 * np.abs(bins["accuracy"][filled] - bins["confidence"][filled]))
     assert ece == pytest.approx(calibration_scores(y, probs)["ece"])
+
+
+def test_a_users_torchscript_model_is_calibrated_beside_its_own_sidecar(tmp_path, capsys):
+    from tests.core.test_loaders import ROOT, TinyAV, example_inputs, sidecar
+
+    torch = pytest.importorskip("torch")
+    for name in ("first", "second"):  # two models in one folder keep separate trust files
+        torch.jit.trace(TinyAV(1).eval(), example_inputs()).save(str(tmp_path / f"{name}.pt"))
+        sidecar(tmp_path / f"{name}.avlab.json", format="torchscript")
+    assert main(["--model", str(tmp_path / "first.pt"), "--data", str(ROOT / "sample_data"), "--calibrate",
+                 "--json", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    stored = json.loads((tmp_path / "first.calibration.json").read_text())
+    assert out["temperatures"] == stored["temperatures"] and not (tmp_path / "calibration.json").exists()
+    assert load_model(tmp_path / "first.pt", device="cpu").temperatures == stored["temperatures"]
+    assert not load_model(tmp_path / "second.pt", device="cpu").temperatures
