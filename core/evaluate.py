@@ -34,6 +34,11 @@ def _decoded(path: Path, mtime: float):
     return load_clip(path)
 
 
+def decoded_file(path: Path):
+    """The decoded clip at ``path``, from the cache while the file is unchanged (picklable for workers)."""
+    return _decoded(Path(path), Path(path).stat().st_mtime)
+
+
 def parse_corruption(text: str) -> tuple[str, int]:
     """``NAME`` or ``NAME:SEVERITY`` (severity 1-5, default 3) to a checked pair."""
     name, _, severity = text.partition(":")
@@ -84,7 +89,7 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
     started = time.perf_counter()
     workers = default_workers(predictor.model) if workers is None else workers
     batches = clip_batches([s.path for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
-                           workers=workers, decode=lambda p: _decoded(p, p.stat().st_mtime))
+                           workers=workers, decode=decoded_file)
     scored, skipped = [], []  # the samples decoded and predicted; those that could not be decoded
     for batch in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
         clips = []

@@ -391,14 +391,18 @@ def default_workers(model: AVClassifier) -> int:
 
 def clip_batches(paths, *, steps=(), seed: int = 0, batch_size: int = 16, workers: int = 0, decode=None):
     """Lists of decoded clips (padded to one window; corrupted with ``steps`` seeded by
-    :func:`core.corruptions.clip_seed`), decoded in ``workers`` DataLoader worker processes (0: in this one).
+    :func:`core.corruptions.clip_seed`), decoded in ``workers`` DataLoader worker processes (0: in this one;
+    ``decode``, default :func:`core.media.load_clip`, is then a module-level function, so it pickles).
 
     A file that cannot be decoded is an :class:`Unreadable` at its place in the list (order kept): the
     caller names it, counts it and goes on.
     """
     data = ClipSet(paths, steps, seed, decode)
+    # workers start from a fresh server process, not a fork of this one: a fork of a process with threads (the
+    # dashboard's server, torch's pools) can inherit a held lock and hang; ``decode`` must then be picklable
+    context = "forkserver" if workers else None
     return torch.utils.data.DataLoader(data, batch_size=batch_size, num_workers=workers, collate_fn=list,
-                                       shuffle=False, persistent_workers=False)
+                                       shuffle=False, persistent_workers=False, multiprocessing_context=context)
 
 
 def split_steps(steps) -> tuple[tuple, tuple]:
