@@ -190,3 +190,32 @@ def test_fit_command_writes_the_detector_beside_a_model(default_model, tmp_path,
     assert (folder / "ood.npz").is_file() and det.method == ood.DEFAULT_METHOD and det.fitted["n_train"] == 21
     assert main(["fit", "--model", str(folder), "--data", str(tmp_path / "none")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_users_torchscript_model_gets_energy_alone_beside_its_sidecar(tmp_path):
+    import json
+
+    import torch
+
+    from core.models import load_model
+    from core.trust.__main__ import main
+
+    class Tiny(torch.nn.Module):  # mean colour and loudness -> fused logits; no embeddings
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.fc = torch.nn.Linear(4, 7)
+
+        def forward(self, video, audio):
+            return self.fc(torch.cat([video.mean(dim=(2, 3, 4)), audio.abs().mean(dim=1, keepdim=True) * 50], 1))
+
+    torch.jit.trace(Tiny().eval(), (torch.randn(2, 3, 4, 32, 32), torch.randn(2, 80_000))).save(str(tmp_path / "mine.pt"))
+    classes = ["fan_fault", "fan_normal", "pump_cavitation", "pump_normal", "valve_closed", "valve_leak", "valve_open"]
+    (tmp_path / "mine.avlab.json").write_text(json.dumps({
+        "format": "torchscript", "classes": classes, "outputs": ["fused"],
+        "video": {"frames": 4, "size": 32, "mean": [0.45] * 3, "std": [0.225] * 3}}))
+    assert main(["fit", "--model", str(tmp_path / "mine.pt"), "--data", str(ROOT / "sample_data"),
+                 "--train-split", "test", "--val-split", "test"]) == 0
+    det, reason = ood.for_model(load_model(tmp_path / "mine.pt", device="cpu"))
+    assert (tmp_path / "mine.ood.npz").is_file() and reason is None
+    assert det.method == "energy" and det.sources == ("energy:fused",)
