@@ -16,6 +16,7 @@ Every caller that needs a prediction (the Predict and Lab pages, sweeps, embeddi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from core.models import (
     head_answers, load_model, resolve_device,
 )
 from core.models.preprocessing import modality_inputs, sample_indices
+from core.trust.ood import for_model as ood_for_model
+from core.trust.ood import ood_result
 
 WINDOW_S = 5.0
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Prediction:
     head_kinds: dict[str, str] = field(default_factory=lambda: {h: "native" for h in HEADS}, compare=False)
     logits: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     """head -> (K,) float32 raw logits, before any temperature (for energy scores and calibration)."""
+    out_of_distribution: dict | None = field(default=None, compare=False)
+    """``{"score", "threshold", "unfamiliar", "method"}`` when the model has a fitted detector
+    (:mod:`core.trust.ood`), else None."""
 
     def top(self, head: str) -> tuple[str, float]:
         """The head's most probable class and its probability, whether or not the head answered."""
@@ -73,7 +79,16 @@ class Prediction:
             for head in HEADS
         } | {"modality_weights": None if self.weights is None else
              {"audio": round(self.weights[0], 4), "video": round(self.weights[1], 4)},
-             "present": self.present}
+             "present": self.present, "out_of_distribution": self.out_of_distribution}
+
+    def unfamiliar_note(self) -> str | None:
+        """One sentence when the clip is unlike the model's training data, else None."""
+        ood = self.out_of_distribution
+        if not ood or not ood["unfamiliar"]:
+            return None
+        return (f"This clip is unlike anything the model was trained on (unfamiliarity {ood['score']:.1f}, above the "
+                f"{ood['threshold']:.1f} that 95% of its validation clips stay under): its labels are a guess "
+                f"among classes that may not apply.")
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ class ClipPrediction:
         return self.overall.to_dict() | {"padding": round(self.padding, 4), "windows": [
             {"start": w.start, "end": w.end, "padded": w.padded,
              **{h: w.prediction.label(h) for h in HEADS},
+             "out_of_distribution": w.prediction.out_of_distribution,
              "probabilities": {h: [round(float(p), 4) for p in w.prediction.probs[h]] for h in HEADS}}
             for w in self.windows]}
 
@@ -278,6 +294,15 @@ class Predictor:
         self.model = model
         self.classes = tuple(model.classes)
         self.threads = threads
+        self.ood, note = ood_for_model(model)
+        if note and note not in model.trust_notes:
+            model.trust_notes = (*model.trust_notes, note)
+
+    def judged(self, preds: list[Prediction]) -> list[Prediction]:
+        """``preds`` with their out-of-distribution verdicts (unchanged when the model has no detector)."""
+        if self.ood is None:
+            return preds
+        return [dataclasses.replace(p, out_of_distribution=ood_result(self.ood, p)) for p in preds]
 
     @classmethod
     def load(cls, spec: str | Path | None = None, *, device: str | None = "auto",
@@ -293,7 +318,7 @@ class Predictor:
             xa, am = inputs(self.model, clips, "audio")
             xv, vm = inputs(self.model, clips, "video")
             out = heads(self.model, encode(self.model, "audio", xa, am), encode(self.model, "video", xv, vm), am, vm)
-        return predictions(self.model, out, am, vm)
+        return self.judged(predictions(self.model, out, am, vm))
 
     def predict(self, clip: Clip, *, window: float = WINDOW_S, stride: float = 1.0,
                 batch_size: int = 16) -> ClipPrediction:
@@ -305,7 +330,7 @@ class Predictor:
         preds: list[Prediction] = []
         for i in range(0, len(parts), batch_size):
             preds += self.predict_batch([w.clip for w in parts[i:i + batch_size]])
-        return ClipPrediction(overall=mean_prediction(preds), windows=tuple(
+        return ClipPrediction(overall=self.judged([mean_prediction(preds)])[0], windows=tuple(
             WindowPrediction(w.start, w.end, w.padded, p) for w, p in zip(parts, preds)))
 
     # -- branch by branch, for caches that keep one modality while the other changes
@@ -340,10 +365,10 @@ class Predictor:
         with limited_threads(self.threads):
             out = heads(self.model, Encoded(torch.from_numpy(audio.embedding), torch.from_numpy(audio.tokens)),
                         Encoded(torch.from_numpy(video.embedding), torch.from_numpy(video.tokens)), am, vm)
-        preds = predictions(self.model, out, am, vm)
+        preds = self.judged(predictions(self.model, out, am, vm))
         if len(preds) == 1:  # a clip no longer than one window: no timeline
             return ClipPrediction(overall=preds[0], windows=(), padding=padding_share(audio.ends[0] - audio.starts[0]))
-        return ClipPrediction(overall=mean_prediction(preds), windows=tuple(
+        return ClipPrediction(overall=self.judged([mean_prediction(preds)])[0], windows=tuple(
             WindowPrediction(s, e, p, pred) for s, e, p, pred in zip(audio.starts, audio.ends, audio.padded, preds)))
 
 

@@ -27,6 +27,8 @@ def _report(result, model, path) -> str:
         lines.append(f"  {head:<6} {answer}{kind}")
     if overall.weights is not None:
         lines.append(f"  modality weights  audio {overall.weights[0]:.2f}  video {overall.weights[1]:.2f}")
+    if note := overall.unfamiliar_note():
+        lines.append(f"  {note}")
     if note := result.padding_note():
         lines.append(f"  {note}")
     missing = [m for m, seen in overall.present.items() if not seen]

@@ -18,6 +18,8 @@ with st.spinner("Predicting…"):
     after = analysis.predict(info, ref, steps, seed).overall
 applied = ", ".join(f"{n} {s}" for n, s in steps) or "none"
 st.subheader(f"Predictions: before → after (corruptions: {applied})")
+if note := after.unfamiliar_note():
+    st.warning(note if before.unfamiliar_note() else "After the corruption: " + note[0].lower() + note[1:])
 heads_summary(after, before)
 if note := heads_note(info):
     st.caption(note)

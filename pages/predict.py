@@ -26,6 +26,8 @@ pred = result.overall
 label, p = pred.top("fused")
 over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
 st.subheader(f"Decision: {label} ({p:.0%}){over}" if pred.answered("fused") else "Decision: no input")
+if note := pred.unfamiliar_note():
+    st.warning(note)
 if note := result.padding_note():
     (st.warning if result.padding >= 0.5 else st.caption)(note)
 heads_summary(pred)

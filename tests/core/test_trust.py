@@ -147,3 +147,28 @@ def test_a_users_torchscript_model_is_calibrated_beside_its_own_sidecar(tmp_path
     assert out["temperatures"] == stored["temperatures"] and not (tmp_path / "calibration.json").exists()
     assert load_model(tmp_path / "first.pt", device="cpu").temperatures == stored["temperatures"]
     assert not load_model(tmp_path / "second.pt", device="cpu").temperatures
+
+
+# ----------------------------------------------------------------------------- unfamiliar clips through core.predict
+
+
+def test_core_predict_says_whether_a_clip_is_unfamiliar(capsys):
+    from core.predict import main as predict
+    from core.trust.ood import load
+    from tests.core.test_media_cases import CASES
+    from tests.core.test_loaders import ROOT
+
+    detector = load(ROOT / "checkpoints" / "modality_attention_robust")
+    assert predict([str(CASES / "03_vfr.mp4"), "--json", "--device", "cpu"]) == 0
+    ood = json.loads(capsys.readouterr().out)["out_of_distribution"]
+    assert ood["unfamiliar"] is True and ood["method"] == detector.method
+    assert ood["threshold"] == pytest.approx(detector.threshold, abs=1e-4) and ood["score"] > ood["threshold"]
+    sample = ROOT / "sample_data" / "test" / "fan_fault_2000001.mp4"
+    assert predict([str(sample), "--json", "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["out_of_distribution"]["unfamiliar"] is False
+    long_clip = sorted((ROOT / "sample_data").rglob("*timeline*.mp4")) or sorted((ROOT / "sample_data").rglob("long*"))
+    if long_clip:
+        assert predict([str(long_clip[0]), "--json", "--device", "cpu"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["windows"] and all(set(w["out_of_distribution"]) == {"score", "threshold", "unfamiliar", "method"}
+                                      for w in out["windows"])
