@@ -59,9 +59,20 @@ def main() -> int:
     parser.add_argument("--per-class", type=int, help="at most this many clips per class")
     parser.add_argument("--corruptions", default="all", help="all, or a comma-separated list")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corrupted-fit", action="store_true",
+                        help="score with the temperatures fitted on clean + corrupted clips (calibration.json's "
+                             "'corrupted', Tomani et al. 2021) instead of the applied clean fit")
     args = parser.parse_args()
     predictor = Predictor.load(args.model, device="cpu")
     temperatures = dict(predictor.model.temperatures)
+    if args.corrupted_fit:
+        from core.trust.calibration import Calibration
+
+        model = predictor.model
+        stored, _ = Calibration.load(model.trust_folder, model.fingerprint, prefix=model.trust_prefix)
+        if stored is None or not stored.corrupted:
+            parser.error("the model has no fit on corrupted clips (core.evaluate --calibrate --calibrate-corrupted)")
+        temperatures = dict(stored.corrupted)
     dataset = limited(load_dataset(args.data, split=args.split), args.per_class)
     names = list(corruptions.names()) if args.corruptions == "all" else args.corruptions.split(",")
     print(f"{predictor.model.name}: temperatures {temperatures or 'none (uncalibrated)'}; "

@@ -33,14 +33,22 @@ def measure(folder: Path, data: str, split: str | None, *, device: str = "auto")
         result = evaluate(predictor, dataset, corrupt=corrupt, progress=False)
         if not corrupt:
             write_card(folder, result, data, split)
-        results[name] = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]}
+        results[name] = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
+                         "coverage": result["coverage"], "ece": result["ece"]}
         print(f"{folder.name:<28} {name:<24} " + "  ".join(f"{h} {result['accuracy'][h]:.3f}" for h in HEADS))
     update_metadata(folder, robustness={"data": data, "split": split, "conditions": results})
     return results
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
+    return "–" if x != x else f"{100 * x:.1f}"
+
+
+def _answer(condition: dict, head: str) -> str:
+    """A head's accuracy under a condition, or "no input" where it abstained on every clip."""
+    if condition.get("coverage", {}).get(head, 1.0) == 0:
+        return "no input"
+    return _pct(condition["accuracy"][head])
 
 
 def readme(root: Path = CHECKPOINTS) -> str:
@@ -59,7 +67,7 @@ def readme(root: Path = CHECKPOINTS) -> str:
                     + f" | {size_mb:.1f} MB | `python -m core.training --config configs/{folder.name}.yaml` |")
         if rob:
             robust_rows.append(f"| {name} | " + " | ".join(
-                "/".join(_pct(rob[c]["accuracy"][h]) for h in HEADS) for c in CONDITIONS if c != "clean") + " |")
+                "/".join(_answer(rob[c], h) for h in HEADS) for c in CONDITIONS if c != "clean") + " |")
     data = next((read_metadata(f).get("robustness", {}) for f in checkpoint_dirs(root)), {})
     where = f"`{data.get('data')}`" + (f", split `{data.get('split')}`" if data.get("split") else "")
     return f"""# Shipped checkpoints
@@ -76,6 +84,9 @@ Each folder also holds `ood.npz`, the out-of-distribution detector for unfamilia
 measurements in `docs/trust.md`), fitted for all of them, with each model's fingerprint, by
 `python -m core.trust fit --shipped --data data/trust-factory-av` (the data set:
 `python -m core.synth --out data/trust-factory-av --split S --per-class N` for train 40, val 30, test 30).
+And `calibration.json`: one temperature per head (temperature scaling, applied on every load), fitted
+on those validation clips by `python -m core.evaluate --model checkpoints/NAME --data
+data/trust-factory-av --split val --calibrate --calibrate-corrupted` (training fits it itself).
 
 The default, loaded by the dashboard and by `python -m core.predict` without
 `--checkpoint`: **{default}** (named in `checkpoints/DEFAULT`).
@@ -91,8 +102,8 @@ audio alone 85.7 % on factory-av (see the spec); only fusion can reach 100 %.
 
 ## Under the everyday failures
 
-Accuracy in % as audio / video / fused, on the same clips with every clip corrupted.
-A good fusion never falls far below the best surviving sense: with the microphone muted
+Accuracy in % as audio / video / fused, on the same clips with every clip corrupted; a head
+without its input abstains ("no input") and is not scored. A good fusion never falls far below the best surviving sense: with the microphone muted
 it should match the video head, with the lens blurred it should match the audio head.
 
 | checkpoint | mute | gaussian_blur 5 | audio_gaussian_noise 3 |
