@@ -23,7 +23,8 @@ from core.inference import HEADS, Predictor, clip_batches, default_workers
 from core.media import MediaError, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata
-from core.trust.calibration import calibration_scores, fit_calibration
+from core.trust.calibration import FILE as CALIBRATION_FILE
+from core.trust.calibration import Calibration, calibration_scores, fit_calibration
 
 CARD_FILE = "MODEL_CARD.md"
 
@@ -304,7 +305,11 @@ def main(argv: list[str] | None = None) -> int:
                              corrupted=args.calibrate_corrupted, seed=args.seed, workers=args.workers,
                              progress=not args.json)
             predictor = Predictor.load(args.model, device=args.device)  # with the temperatures just written
-            print(f"wrote {path}", file=sys.stderr)
+            fitted, _ = Calibration.load(path.parent, prefix=path.name[:-len(CALIBRATION_FILE)])
+            clean = ", ".join(f"{h} {fitted.temperatures[h]:.3f}" for h in HEADS if h in fitted.temperatures)
+            both = ", ".join(f"{h} {fitted.corrupted[h]:.3f}" for h in HEADS if h in fitted.corrupted)
+            print(f"wrote {path}: temperatures {clean} (clean fit, applied)"
+                  + (f"; fitted on clean and corrupted clips: {both} (for comparison)" if both else ""), file=sys.stderr)
         result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
                           corrupt=corrupt, seed=args.seed, workers=args.workers)
         if args.card:

@@ -32,4 +32,6 @@ def test_real_world_clips_play_upright_in_the_browser(page, app_url):
         assert video.evaluate("v => v.duration") == pytest.approx(duration, abs=0.1)
         if note:
             assert page.get_by_text(note).is_visible()
+        if name == "03_vfr.mp4":  # a flash and a tone: nothing like a factory, and the page says so
+            assert page.get_by_text("This clip is unlike anything the model was trained on").is_visible()
         screenshot(page, f"media_case_{name.split('.')[0]}")
