@@ -309,7 +309,7 @@ class ResultsDB:
         for (ckpt, cond, head), g in df.groupby(["checkpoint", "condition", "head"], sort=False):
             classes = exp["checkpoints"][int(g["checkpoint_idx"].iloc[0])]["classes"]
             keep = g["answered"].to_numpy(bool)
-            y_all = np.array([index[ckpt][l] for l in g["label"]])
+            y_all = np.array([index[ckpt][label] for label in g["label"]])
             y = y_all[keep]
             probs = np.stack(g["probs"].to_numpy())[keep] if keep.any() else np.zeros((0, len(classes)))
             report = classification_report(y, probs, classes)

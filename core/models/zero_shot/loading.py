@@ -274,5 +274,4 @@ def _text_embeddings(sidecar: Sidecar, field: str, model, tokenizer, prompts: li
 
 
 
-__all__ = ["DEFAULT_TEMPLATES", "DEFAULT_WEIGHTS", "ZeroShotModel", "load_zero_shot", "prompt_texts",
-           "fusion_weights"]
+__all__ = ["DEFAULT_TEMPLATES", "DEFAULT_WEIGHTS", "ZeroShotModel", "load_zero_shot", "prompt_texts"]
