@@ -13,7 +13,8 @@ st.caption("Corrupt the current clip and compare the three heads before and afte
 ref, info, clip = page_inputs("lab")
 steps, seed = corruption_controls()
 
-before = analysis.predict(info, ref).overall
+clean = analysis.predict(info, ref)
+before = clean.overall
 with st.spinner("Predicting…"):
     after = analysis.predict(info, ref, steps, seed).overall
 applied = ", ".join(f"{n} {s}" for n, s in steps) or "none"
@@ -21,6 +22,8 @@ st.subheader(f"Predictions: before → after (corruptions: {applied})")
 if note := after.unfamiliar_note():
     st.warning(note if before.unfamiliar_note() else "After the corruption: " + note[0].lower() + note[1:])
 heads_summary(after, before)
+if note := clean.padding_note():
+    st.caption(note)
 if note := heads_note(info):
     st.caption(note)
 st.caption(weights_caption(after, before) + f" · model {info.name}")
