@@ -199,7 +199,9 @@ class Predictor:
         """``preds`` with their out-of-distribution verdicts (unchanged when the model has no detector)."""
         if self.ood is None:
             return preds
-        return [dataclasses.replace(p, out_of_distribution=ood_result(self.ood, p)) for p in preds]
+        # a clip with no usable input has nothing to be familiar or not: its heads abstain
+        return [dataclasses.replace(p, out_of_distribution=ood_result(self.ood, p)) if any(p.present.values()) else p
+                for p in preds]
 
     @classmethod
     def load(cls, spec: str | Path | None = None, *, device: str | None = "auto",

@@ -56,7 +56,7 @@ class Prediction:
                    "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, self.probs[head])},
                    "answered": self.answered(head), "kind": self.head_kinds[head]}
             for head in HEADS
-        } | {"modality_weights": None if self.weights is None else
+        } | {"modality_weights": None if self.weights is None or not self.answered("fused") else
              {"audio": round(self.weights[0], 4), "video": round(self.weights[1], 4)},
              "present": self.present, "out_of_distribution": self.out_of_distribution}
 

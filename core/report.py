@@ -146,22 +146,28 @@ def trust_sentence(metrics: pd.DataFrame, board_row) -> str | None:
     modality-removal check. None without the numbers."""
     mine = metrics[(metrics["checkpoint"] == board_row["checkpoint"]) & (metrics["head"] == "fused")]
     clean = mine[mine["corruption"] == CLEAN]
-    corrupted = mine[(mine["corruption"] != CLEAN) & mine["accuracy_at_90"].notna()]
-    if clean.empty or "accuracy_at_90" not in mine or np.isnan(clean["accuracy_at_90"].iloc[0]):
+    corrupted = mine[(mine["corruption"] != CLEAN) & mine["ece"].notna()]
+    if clean.empty or "accuracy_at_90" not in mine or np.isnan(clean["ece"].iloc[0]):
         return None
-    text = (f"**How far to trust it:** answering only its 90% most confident clips, the fused head of "
-            f"{board_row['checkpoint']} is right {_pct(clean['accuracy_at_90'].iloc[0])} of the time on clean clips")
-    if not corrupted.empty:
-        worst = corrupted.sort_values("accuracy_at_90").iloc[0]
-        text += f", {_pct(worst['accuracy_at_90'])} under {figures.condition_title(worst['condition'])} (the lowest)"
+    if np.isnan(clean["accuracy_at_90"].iloc[0]):
+        text = (f"**How far to trust it:** with {int(clean['n'].iloc[0])} clips, none can be set aside as the least "
+                f"confident 10%, so selective accuracy is not measured")
+    else:
+        text = (f"**How far to trust it:** answering only its 90% most confident clips, the fused head of "
+                f"{board_row['checkpoint']} is right {_pct(clean['accuracy_at_90'].iloc[0])} of the time on clean "
+                f"clips")
+        selective = corrupted[corrupted["accuracy_at_90"].notna()]
+        if not selective.empty:
+            worst = selective.sort_values("accuracy_at_90").iloc[0]
+            text += f", {_pct(worst['accuracy_at_90'])} under {figures.condition_title(worst['condition'])} (the lowest)"
     text += f". Its calibration error (ECE) is {clean['ece'].iloc[0]:.3f} on clean clips"
     if not corrupted.empty:
         text += f" and {corrupted['ece'].mean():.3f} on average under corruption"
     rises = [(board_row.get(f"confidence_rises_no_{m}"), m) for m in ("audio", "video")]
     rises = [f"{_pct(r)} of clips without {m}" for r, m in rises if r is not None and r == r]
     if rises:
-        text += ("; its confidence rises when a sense is removed on " + " and ".join(rises)
-                 + " (it should fall: less evidence)")
+        text += ("; taking a sense away makes it more confident (it should be less: less evidence) on "
+                 + " and ".join(rises))
     return text + "."
 
 

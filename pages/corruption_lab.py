@@ -6,7 +6,9 @@ import streamlit as st
 from core.media import MediaError
 from ui import analysis, charts
 from ui.models import heads_note
-from ui.widgets import audio_player, corruption_controls, heads_summary, page_inputs, player, weights_caption
+from ui.widgets import (
+    audio_player, corruption_controls, heads_summary, padding_notice, page_inputs, player, weights_caption,
+)
 
 st.title("Corruption Lab")
 st.caption("Corrupt the current clip and compare the three heads before and after.")
@@ -22,8 +24,7 @@ st.subheader(f"Predictions: before → after (corruptions: {applied})")
 if note := after.unfamiliar_note():
     st.warning(note if before.unfamiliar_note() else "After the corruption: " + note[0].lower() + note[1:])
 heads_summary(after, before)
-if note := clean.padding_note():
-    st.caption(note)
+padding_notice(clean)
 if note := heads_note(info):
     st.caption(note)
 st.caption(weights_caption(after, before) + f" · model {info.name}")

@@ -6,7 +6,7 @@ import streamlit as st
 from core.media import MediaError, decoding_notes
 from ui import analysis, charts
 from ui.models import heads_note
-from ui.widgets import heads_summary, page_inputs, player, weights_caption
+from ui.widgets import heads_summary, input_notes, padding_notice, page_inputs, player, weights_caption
 
 st.title("Predict")
 st.caption("What each head of the model says about a clip: audio only, video only and fused.")
@@ -28,8 +28,7 @@ over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
 st.subheader(f"Decision: {label} ({p:.0%}){over}" if pred.answered("fused") else "Decision: no input")
 if note := pred.unfamiliar_note():
     st.warning(note)
-if note := result.padding_note():
-    (st.warning if result.padding >= 0.5 else st.caption)(note)
+padding_notice(result)
 heads_summary(pred)
 if note := heads_note(info):
     st.caption(note)
@@ -40,11 +39,12 @@ with results:
 with media:
     try:
         player(clip, analysis.preview_mp4(ref.key, (), 0, ref) if clip.has_video else None,
-               caption=f"{clip.duration:.1f} s · {'video' if clip.has_video else 'no video'} · "
+               caption=f"{clip.duration:.{1 if clip.duration >= 1 else 2}f} s · "
+                       f"{'video' if clip.has_video else 'no video'} · "
                        f"{'audio' if clip.has_audio else 'no audio'}")
     except MediaError as exc:
         st.error(str(exc))
-    for note in decoding_notes(clip.metadata):
+    for note in decoding_notes(clip.metadata) + input_notes(clip, pred):
         st.caption(note)
 
 if result.windows:

@@ -41,11 +41,17 @@ if exp.get("skipped"):
 
 st.subheader("Leaderboard (fused head)")
 st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={
-    c: st.column_config.NumberColumn(format="percent") for c in
-    ("clean_accuracy", "mpc", "rpc", "audio_only_mpc", "video_only_mpc", "confidence_rises_no_audio",
-     "confidence_rises_no_video")} | {
-    c: st.column_config.NumberColumn(format="%+.3f") for c in
-    ("fusion_gain", "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video")})
+    c: st.column_config.NumberColumn(label, format="percent") for c, label in (
+        ("clean_accuracy", "clean acc."), ("mpc", "mPC"), ("rpc", "rPC"), ("audio_only_mpc", "audio-only mPC"),
+        ("video_only_mpc", "video-only mPC"), ("confidence_rises_no_audio", "conf. rises w/o audio"),
+        ("confidence_rises_no_video", "conf. rises w/o video"))} | {
+    c: st.column_config.NumberColumn(label, format="%+.3f") for c, label in (
+        ("fusion_gain", "fusion gain"), ("fusion_gain_corrupted", "fusion gain (corr.)"),
+        ("fallback_gap_no_audio", "fallback gap w/o audio"), ("fallback_gap_no_video", "fallback gap w/o video"))} | {
+    "mce": st.column_config.NumberColumn("mCE", format="%.3f"),
+    "relative_mce": st.column_config.NumberColumn("relative mCE", format="%.3f"),
+    "unimodal_heads": st.column_config.TextColumn("unimodal heads"),
+    "model_hash": st.column_config.TextColumn("model hash")})
 st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the baseline "
            "(< 1 is better); fusion gain: fused minus the better single head; fallback gap: fused minus the "
            "surviving head when one modality is missing; confidence rises: the share of clips whose fused confidence "

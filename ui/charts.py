@@ -18,13 +18,17 @@ def probability_bars(pred: Prediction, before: Prediction | None = None, *, heig
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.06,
                         subplot_titles=[_head_title(pred, h) for h in HEADS])
     for col, head in enumerate(HEADS, start=1):
-        if before is not None:
+        if before is not None and before.answered(head):
             fig.add_bar(x=before.probs[head], y=classes, orientation="h", name="before",
                         marker=dict(color="rgba(0,0,0,0)", line=dict(color="#555", width=1.5)),
                         hovertemplate="%{y}: %{x:.1%} before<extra></extra>", showlegend=False, row=1, col=col)
-        fig.add_bar(x=pred.probs[head], y=classes, orientation="h", name=head,
-                    marker_color=[colours[c] for c in classes], showlegend=False,
-                    hovertemplate="%{y}: %{x:.1%}<extra></extra>", row=1, col=col)
+        if pred.answered(head):  # an abstaining head has no answer to draw
+            fig.add_bar(x=pred.probs[head], y=classes, orientation="h", name=head,
+                        marker_color=[colours[c] for c in classes], showlegend=False,
+                        hovertemplate="%{y}: %{x:.1%}<extra></extra>", row=1, col=col)
+        else:
+            fig.add_annotation(text="no input", x=0.5, y=classes[len(classes) // 2], showarrow=False,
+                               font=dict(size=14, color="#777"), row=1, col=col)
         fig.update_xaxes(range=[0, 1], tickformat=".0%", tickvals=[0, 0.5, 1], row=1, col=col)
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=20, t=40, b=10))
@@ -33,8 +37,7 @@ def probability_bars(pred: Prediction, before: Prediction | None = None, *, heig
 
 
 def _head_title(pred: Prediction, head: str) -> str:
-    missing = head != "fused" and not pred.present.get(head, True)
-    return HEAD_TITLES[head] + (" (missing)" if missing else "")
+    return HEAD_TITLES[head] + ("" if pred.answered(head) else " (missing)")
 
 
 def timeline(result: ClipPrediction, segments=(), *, height: int = 520) -> go.Figure:

@@ -94,8 +94,12 @@ def trust_caption(row) -> str:
     """One head's trust scores under one condition (a ``condition_metrics`` row) in a sentence."""
     if not row["coverage"] > 0:
         return "This head had no input under this condition: it abstained on every clip."
-    selective = (f"answering only its 90% most confident, it is right {row['accuracy_at_90']:.0%}"
-                 if row["accuracy_at_90"] == row["accuracy_at_90"] else "it answers fewer than 90% of the clips")
+    if row["accuracy_at_90"] == row["accuracy_at_90"]:
+        selective = f"answering only its 90% most confident, it is right {row['accuracy_at_90']:.0%}"
+    elif row["coverage"] < 0.9:
+        selective = "it answers fewer than 90% of the clips"
+    else:
+        selective = "too few clips to set the least confident 10% aside"
     return (f"Answers {row['coverage']:.0%} of the clips; ECE {row['ece']:.3f}, Brier {row['brier']:.3f}, "
             f"NLL {row['nll']:.3f}; {selective} (AURC {row['aurc']:.3f}, lower is better).")
 

@@ -86,7 +86,26 @@ def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
                            "with the other modality zeroed and masked." if ablation else None)
 
 
+def input_notes(clip, pred: Prediction) -> list[str]:
+    """Why a stream the file has gave the model no input (silent audio, a black picture)."""
+    notes = []
+    if clip.has_audio and not pred.present["audio"]:
+        notes.append("The audio track is silent (digital silence, or only a constant offset, which carries no "
+                     "sound), so the audio head has no input.")
+    if clip.has_video and not pred.present["video"]:
+        notes.append("The picture is black throughout, so the video head has no input.")
+    return notes
+
+
+def padding_notice(result) -> None:
+    """How much of the model's window is padding: a warning from half on, else a caption."""
+    if note := result.padding_note():
+        (st.warning if result.padding >= 0.5 else st.caption)(note)
+
+
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
+    if not pred.answered("fused"):
+        return "No input reached the model, so there are no modality weights."
     if pred.weights is None:
         return "This model reports no modality weights."
     now = f"audio {pred.weights[0]:.0%} · video {pred.weights[1]:.0%}"

@@ -39,10 +39,12 @@ def aurc(confidence: np.ndarray, correct: np.ndarray, answered: np.ndarray | Non
 
 def accuracy_at_coverage(confidence: np.ndarray, correct: np.ndarray, coverage: float,
                          answered: np.ndarray | None = None) -> float:
-    """Accuracy on the most confident ``coverage`` share of all clips (NaN when the head answered fewer)."""
+    """Accuracy on the most confident ``coverage`` share of all clips: NaN when the head answered fewer, or when
+    there are too few clips to set any aside (``ceil(coverage * N) == N``: it would be the plain accuracy)."""
     covered, accuracy = risk_coverage(confidence, correct, answered)
-    k = int(np.ceil(coverage * max(np.asarray(confidence).size, 1) - 1e-9))
-    if k < 1 or k > accuracy.size:
+    n = np.asarray(confidence).size
+    k = int(np.ceil(coverage * max(n, 1) - 1e-9))
+    if k < 1 or k > accuracy.size or (coverage < 1 and k >= n):
         return float("nan")
     return float(accuracy[k - 1])
 

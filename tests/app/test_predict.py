@@ -157,3 +157,24 @@ def test_a_factory_sample_is_familiar_and_says_nothing(checkpoint, sample_clip):
     at.file_uploader(key="predict_upload").set_value((sample_clip.name, sample_clip.read_bytes(), "video/mp4")).run()
     assert not at.exception and not errors(at)
     assert not [w.value for w in at.warning if "unlike anything" in w.value]
+
+
+def test_a_silent_file_gets_no_answer_no_bars_no_weights_and_says_why(checkpoint):
+    import io
+    import wave
+
+    pcm = io.BytesIO()
+    with wave.open(pcm, "wb") as w:  # 5 s of silence with a DC offset: no sound at all
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16_000)
+        w.writeframes(np.full(80_000, 3000, "<i2").tobytes())
+    at = app(PAGE)
+    at.file_uploader(key="predict_upload").set_value(("dc.wav", pcm.getvalue(), "audio/wav")).run()
+    assert not at.exception and not errors(at)
+    assert [m.value for m in at.metric] == ["no input"] * 3
+    assert any(s.value == "Decision: no input" for s in at.subheader)
+    assert not [w.value for w in at.warning if "unlike anything" in w.value]  # nothing to be unfamiliar about
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("No input reached the model, so there are no modality weights.") for c in captions)
+    assert any(c.startswith("The audio track is silent") for c in captions)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert '"type":"bar"' not in chart.replace(" ", "")  # no bars drawn for heads that did not answer

@@ -156,15 +156,16 @@ def test_clips_that_could_not_be_decoded_are_one_sentence_with_the_stored_count(
 def test_trust_finding_states_the_stored_selective_accuracy_calibration_and_removal_check(db_path):
     r = report.build(1, db=db_path)
     (trust,) = [f for f in r.findings if f.startswith("**How far to trust it:**")]
-    # m1's fused head: every answer at confidence 0.8; clean 4/4 right, mute 3/4, blur 1 4/4, blur 5 3/4
-    assert ("answering only its 90% most confident clips, the fused head of m1 is right 100% of the time on clean "
-            "clips, 75% under Mute (the lowest)") in trust
+    # 4 clips: ceil(0.9 * 4) = 4, so no clip can be set aside and selective accuracy would be plain accuracy
+    assert trust.startswith("**How far to trust it:** with 4 clips, none can be set aside as the least confident "
+                            "10%, so selective accuracy is not measured. ")
     with ResultsDB(db_path) as db:
         metrics = db.condition_metrics(1)
     fused = metrics[(metrics["checkpoint"] == "m1") & (metrics["head"] == "fused")].set_index("condition")
     assert fused.loc["clean", "ece"] == pytest.approx(0.2)
     corrupted_ece = fused.drop(index="clean")["ece"].mean()
     assert f"Its calibration error (ECE) is 0.200 on clean clips and {corrupted_ece:.3f} on average" in trust
-    assert "its confidence rises when a sense is removed on 0% of clips without audio" in trust
+    assert "taking a sense away makes it more confident (it should be less: less evidence) on 0% of clips without " \
+           "audio" in trust
     board = r.tables["leaderboard"].set_index("checkpoint")
     assert board.loc["m1", "confidence_rises_no_audio"] == 0.0

@@ -113,6 +113,7 @@ def test_risk_coverage_and_aurc_by_hand():
     np.testing.assert_allclose(accuracy, [1, 1, 2 / 3, 2 / 4, 3 / 5])
     assert aurc(confidence, correct) == pytest.approx(np.mean(1 - np.array([1, 1, 2 / 3, 2 / 4, 3 / 5])))
     assert accuracy_at_coverage(confidence, correct, 0.4) == 1.0
+    assert np.isnan(accuracy_at_coverage(confidence, correct, 0.9))  # 5 clips: none can be set aside
     # a head that abstained on two clips cannot claim more than 60 % coverage
     answered = np.array([True, True, False, True, False])
     coverage, _ = risk_coverage(confidence, correct, answered)
