@@ -103,8 +103,9 @@ audio alone 85.7 % on factory-av (see the spec); only fusion can reach 100 %.
 ## Under the everyday failures
 
 Accuracy in % as audio / video / fused, on the same clips with every clip corrupted; a head
-without its input abstains ("no input") and is not scored. A good fusion never falls far below the best surviving sense: with the microphone muted
-it should match the video head, with the lens blurred it should match the audio head.
+without its input abstains ("no input") and is not scored. A good fusion never falls far below
+the best surviving sense: with the microphone muted it should match the video head, with the
+lens blurred it should match the audio head.
 
 | checkpoint | mute | gaussian_blur 5 | audio_gaussian_noise 3 |
 |---|---|---|---|
