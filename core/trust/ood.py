@@ -173,12 +173,15 @@ def ood_path(folder: str | Path, prefix: str = "") -> Path:
     return Path(folder) / f"{prefix}{FILE}"
 
 
-def location(model) -> tuple[Path, str]:
+def location(model) -> tuple[Path, str] | None:
     """Where a model's trust files live, as ``(folder, prefix)``: the model's own folder (``ood.npz`` in a
     checkpoint folder or a folder with ``avlab.json``), or beside ``NAME.avlab.json`` as ``NAME.ood.npz``
-    (``AVClassifier.trust_folder`` / ``trust_prefix``, set by :func:`core.models.load_model`)."""
+    (``AVClassifier.trust_folder`` / ``trust_prefix``, set by :func:`core.models.load_model`); None for a
+    model built in memory, which has no files."""
     if getattr(model, "trust_folder", None) is not None:
         return Path(model.trust_folder), model.trust_prefix
+    if getattr(model, "source", None) is None:
+        return None
     source = Path(model.source)
     return (source, "") if source.is_dir() else (source.parent, source.name.split(".")[0] + ".")
 
@@ -212,7 +215,10 @@ def load(folder: str | Path, *, fingerprint: str | None = None, prefix: str = ""
 def for_model(model) -> tuple[OODDetector | None, str | None]:
     """``(detector, None)`` for a loaded model, ``(None, None)`` when none was fitted, or ``(None, reason)``
     when its file is stale or unreadable (the reason is one sentence, for ``trust_notes``)."""
-    folder, prefix = location(model)
+    where = location(model)
+    if where is None:
+        return None, None
+    folder, prefix = where
     try:
         return load(folder, fingerprint=model.fingerprint, prefix=prefix), None
     except OODError as exc:
