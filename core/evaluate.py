@@ -151,6 +151,7 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         "unknown_labels": out.unknown_labels,
         "skipped": out.skipped,
         "n_skipped": len(out.skipped),
+        "n_timeline_left_out": len(dataset.samples) - len(dataset.standard().samples),
         "head_kinds": {h: predictor.model.head_kind(h) for h in HEADS},
         "temperatures": dict(predictor.model.temperatures) or None,
         "seconds": round(out.seconds, 2),
@@ -336,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  not scored: {count} clip(s) labelled '{label}', a class the model does not have")
         if result["skipped"]:
             print(f"  not scored: {unreadable_sentence(result['skipped'])}")
+        if result["n_timeline_left_out"]:
+            print(f"  not scored: {result['n_timeline_left_out']} timeline clip(s) whose label changes over time "
+                  "(see them in core.predict or the Predict page)")
     return 0
 
 
