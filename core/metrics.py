@@ -45,18 +45,34 @@ def precision_recall_f1(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return precision, recall, f1
 
 
-def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
-    """ECE: the confidence-weighted gap between confidence and accuracy over ``bins`` equal bins."""
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y_true
+def reliability(y_true: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
+    """A reliability diagram's bins (DeGroot & Fienberg 1983; Guo et al. 2017): ``bins`` equal-width
+    confidence bins, the ones :func:`expected_calibration_error` weighs.
+
+    Returns ``{"lower", "upper", "confidence", "accuracy", "count"}``, each (bins,): the bin's edges, the
+    mean confidence and the accuracy of its clips (NaN where empty), and how many clips fall in it.
+    """
+    y_true, probs = np.asarray(y_true, np.int64), np.asarray(probs, np.float64)
+    confidence = probs.max(axis=1) if probs.size else np.zeros(0)
+    correct = probs.argmax(axis=1) == y_true if probs.size else np.zeros(0, bool)
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        in_bin = index == b
-        if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(index, weights=confidence, minlength=bins) / count
+        accuracy = np.bincount(index, weights=correct.astype(float), minlength=bins) / count
+    return {"lower": edges[:-1], "upper": edges[1:], "confidence": mean_conf, "accuracy": accuracy, "count": count}
+
+
+def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: the confidence-weighted gap between confidence and accuracy over the :func:`reliability` bins
+    (Naeini et al. 2015; Guo et al. 2017)."""
+    b = reliability(y_true, probs, bins)
+    filled = b["count"] > 0
+    if not filled.any():
+        return 0.0
+    weights = b["count"][filled] / b["count"].sum()
+    return float(np.sum(weights * np.abs(b["accuracy"][filled] - b["confidence"][filled])))
 
 
 def classification_report(y_true, probs, classes) -> dict:

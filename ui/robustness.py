@@ -17,7 +17,7 @@ from core import report as reports
 from core.experiments import ExperimentConfig, ExperimentError, run_experiment
 from core.figures import HEAD_TITLES, HEADS, condition_title, reliability_diagram, risk_coverage_curves
 from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition
-from core.trust.calibration import reliability
+from core.metrics import reliability
 from core.trust.selective import risk_coverage
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA

@@ -33,6 +33,8 @@ import torch
 
 from core.metrics import head_answers  # noqa: F401 - the rule belongs with the scores; importable from here
 from core.models.preprocessing import AudioPreprocessing, VideoPreprocessing
+from core.trust.calibration import FILE as CALIBRATION_FILE
+from core.trust.ood import FILE as OOD_FILE
 
 HEADS = ("audio", "video", "fused")
 MODALITIES = ("audio", "video")
@@ -149,7 +151,7 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-TRUST_FILES = ("calibration.json", "ood.npz")
+TRUST_FILES = (CALIBRATION_FILE, OOD_FILE)
 """Files fitted for a model and kept beside it; not part of its fingerprint."""
 
 

@@ -28,7 +28,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 from sklearn.metrics import brier_score_loss, log_loss
 
-from core.metrics import ECE_BINS, expected_calibration_error
+from core.metrics import expected_calibration_error
 
 FILE = "calibration.json"
 T_RANGE = (0.05, 20.0)
@@ -65,24 +65,6 @@ def calibration_scores(y_true: np.ndarray, probs: np.ndarray) -> dict[str, float
     return {"ece": expected_calibration_error(y_true, probs),
             "brier": float(brier_score_loss(y_true, probs, labels=labels)),
             "nll": float(log_loss(y_true, np.clip(probs, 1e-12, 1.0), labels=labels))}
-
-
-def reliability(y_true: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
-    """A reliability diagram's bins (DeGroot & Fienberg 1983; Guo et al. 2017), the same bins as ECE.
-
-    Returns ``{"lower", "upper", "confidence", "accuracy", "count"}``, each (bins,): the bin's edges, the
-    mean confidence and the accuracy of its clips (NaN where empty), and how many clips fall in it.
-    """
-    y_true, probs = np.asarray(y_true, np.int64), np.asarray(probs, np.float64)
-    confidence = probs.max(axis=1) if probs.size else np.zeros(0)
-    correct = probs.argmax(axis=1) == y_true if probs.size else np.zeros(0, bool)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    count = np.bincount(index, minlength=bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_conf = np.bincount(index, weights=confidence, minlength=bins) / count
-        accuracy = np.bincount(index, weights=correct.astype(float), minlength=bins) / count
-    return {"lower": edges[:-1], "upper": edges[1:], "confidence": mean_conf, "accuracy": accuracy, "count": count}
 
 
 @dataclass(frozen=True)

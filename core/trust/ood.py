@@ -174,16 +174,12 @@ def ood_path(folder: str | Path, prefix: str = "") -> Path:
 
 
 def location(model) -> tuple[Path, str] | None:
-    """Where a model's trust files live, as ``(folder, prefix)``: the model's own folder (``ood.npz`` in a
-    checkpoint folder or a folder with ``avlab.json``), or beside ``NAME.avlab.json`` as ``NAME.ood.npz``
-    (``AVClassifier.trust_folder`` / ``trust_prefix``, set by :func:`core.models.load_model`); None for a
-    model built in memory, which has no files."""
-    if getattr(model, "trust_folder", None) is not None:
-        return Path(model.trust_folder), model.trust_prefix
-    if getattr(model, "source", None) is None:
+    """Where a model's trust files live, as ``(folder, prefix)``: ``AVClassifier.trust_folder`` /
+    ``trust_prefix``, set by :func:`core.models.load_model` (``ood.npz`` in a checkpoint folder or a folder
+    with ``avlab.json``, ``NAME.ood.npz`` beside ``NAME.avlab.json``); None for a model built in memory."""
+    if getattr(model, "trust_folder", None) is None:
         return None
-    source = Path(model.source)
-    return (source, "") if source.is_dir() else (source.parent, source.name.split(".")[0] + ".")
+    return Path(model.trust_folder), model.trust_prefix
 
 
 def load(folder: str | Path, *, fingerprint: str | None = None, prefix: str = "") -> OODDetector | None:

@@ -122,7 +122,7 @@ def test_risk_coverage_and_aurc_by_hand():
 
 
 def test_reliability_bins_reproduce_the_ece():
-    from core.trust.calibration import reliability
+    from core.metrics import reliability
 
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(4) * 0.5, 300)
