@@ -30,21 +30,18 @@ Example
 """
 from __future__ import annotations
 
-import inspect
 import os
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import Callable, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..media import Clip
-from . import audio, crossmodal, video
+from .registry import (MODALITIES, REGISTRY, SEVERITIES, Corruption, check_severity, register, single_level,
+                       table)
+from . import catalog  # noqa: E402,F401  (fills REGISTRY; imported after the registry it fills)
 
-MODALITIES = ("video", "audio", "audiovisual")
-SEVERITIES = (1, 2, 3, 4, 5)
 # Incremented whenever a registered corruption's output or the sweep grid changes, so that a sweep stored
 # under older definitions is not continued with new rows (it is part of core.experiments' sweep key).
 # 2: single-level corruptions run once; motion_blur's ImageMagick kernel length; pixelate's cells
@@ -53,199 +50,6 @@ REVISION = 2
 _PREFIX = {"audio": "audio_", "audiovisual": "av_"}
 _ACRONYMS = {"av": "AV", "jpeg": "JPEG"}
 
-
-@dataclass(frozen=True)
-class Corruption:
-    """One registered corruption.
-
-    Attributes
-    ----------
-    name : str
-        Registry key; also the results column and file-name stem.
-    modality : {'video', 'audio', 'audiovisual'}
-        What it damages. Video functions map ``frames -> frames``, audio ``y -> y``,
-        audio-visual ``(frames, y) -> (frames, y)``.
-    fn : callable
-        The physical function; keyword parameters as in ``severities``, plus ``rng``
-        (and ``fps`` / ``sr`` where the modality needs them).
-    severities : tuple of 5 mappings
-        Named physical parameters for severities 1-5.
-    source : str
-        The benchmark or library whose definition and table it follows.
-    doc : str
-        One sentence for users.
-    stochastic : bool
-        False when the result does not depend on the rng.
-    levels : tuple of int
-        The severities that differ: ``(1, 2, 3, 4, 5)``, or ``(1,)`` for a single-level
-        corruption (registered with :func:`single_level`; every severity gives its one level).
-    """
-
-    name: str
-    modality: str
-    fn: Callable = field(repr=False, compare=False)
-    severities: tuple = field(repr=False, compare=False)
-    source: str = ""
-    doc: str = ""
-    stochastic: bool = True
-    levels: tuple = SEVERITIES
-
-    def params(self, severity: int) -> dict:
-        """The physical parameters at ``severity`` (an integer 1-5), else ``ValueError``."""
-        return dict(self.severities[check_severity(severity) - 1])
-
-    def apply(self, clip: Clip, severity: int, *, rng: np.random.Generator) -> Clip:
-        """``clip`` with this corruption at ``severity``; unchanged if it lacks the modality."""
-        if not isinstance(clip, Clip):
-            raise ValueError(f"Expected a Clip; got {type(clip).__name__}.")
-        params = self.params(severity)
-        if self.modality == "video":
-            if not clip.has_video:
-                return clip
-            if "fps" in inspect.signature(self.fn).parameters:
-                params["fps"] = clip.fps
-            return clip.replace(frames=self.fn(clip.frames, rng=rng, **params))
-        if self.modality == "audio":
-            if not clip.has_audio:
-                return clip
-            return clip.replace(audio=self.fn(clip.audio, sr=clip.sr, rng=rng, **params))
-        frames, y = self.fn(clip.frames, clip.audio, fps=clip.fps, sr=clip.sr, rng=rng, **params)
-        return clip.replace(frames=frames, audio=y)
-
-
-def check_severity(severity) -> int:
-    """Return ``severity`` as an int if it is an integer from 1 to 5, else raise ``ValueError``."""
-    if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 1 <= severity <= 5:
-        raise ValueError(f"Severity must be an integer from 1 to 5; got {severity!r}.")
-    return int(severity)
-
-
-def table(**columns: Sequence) -> tuple[Mapping, ...]:
-    """Five severity levels from named columns: ``table(sigma=[1, 2, 3, 4, 6])``."""
-    for key, values in columns.items():
-        if len(values) != 5:
-            raise ValueError(f"Severity column '{key}' needs 5 values; got {len(values)}.")
-    return tuple(MappingProxyType({k: v[i] for k, v in columns.items()}) for i in range(5))
-
-
-def single_level(**params) -> tuple[Mapping, ...]:
-    """One level used at every severity 1-5 (an on/off failure such as ``mute``).
-
-    Registering with it declares the corruption single-level (``Corruption.levels == (1,)``).
-    """
-    return (MappingProxyType(dict(params)),) * 5
-
-
-def _is_single_level(severities: Sequence[Mapping]) -> bool:
-    return all(dict(p) == dict(severities[0]) for p in severities)
-
-
-REGISTRY: dict[str, Corruption] = {}
-
-
-def register(name: str, modality: str, fn: Callable, severities: tuple, *, source: str, doc: str,
-             stochastic: bool = True) -> Corruption:
-    """Add a corruption to ``REGISTRY`` (names are unique; see the naming rule above)."""
-    if name in REGISTRY:
-        raise ValueError(f"A corruption named '{name}' is already registered.")
-    if modality not in MODALITIES:
-        raise ValueError(f"Modality must be one of {MODALITIES}; got '{modality}'.")
-    if len(severities) != 5:
-        raise ValueError(f"A severity table has 5 levels (use table() or single_level()); got {len(severities)}.")
-    # five equal rows are what single_level() makes: one level, declared as such
-    levels = (1,) if _is_single_level(severities) else SEVERITIES
-    REGISTRY[name] = Corruption(name, modality, fn, tuple(severities), source, doc, stochastic, levels)
-    return REGISTRY[name]
-
-
-IMAGENET_C = "ImageNet-C (Hendrycks & Dietterich, ICLR 2019), per frame as in Kinetics-C (Yi et al., 2021)"
-TEMPORAL = "temporal perturbations of Kinetics-C (Yi et al., 2021) and Schiappa et al. (2022)"
-AUDIOMENTATIONS = "audiomentations (Jordal et al.)"
-READ = "Kinetics-C/VGGSound-C audio corruptions of READ (Yang et al., ICLR 2024)"
-AVROBUST = "co-occurring corruptions of AVRobustBench (Maharana et al., 2025)"
-SNR_DB = [30, 20, 10, 5, 0]
-
-# --------------------------------------------------------------------------- video (ImageNet-C tables)
-register("gaussian_noise", "video", video.gaussian_noise, table(sigma=[0.08, 0.12, 0.18, 0.26, 0.38]),
-         source=IMAGENET_C, doc="Sensor noise: Gaussian, std as a fraction of full scale.")
-register("shot_noise", "video", video.shot_noise, table(photons=[60, 25, 12, 5, 3]),
-         source=IMAGENET_C, doc="Photon (Poisson) noise of a dim scene: fewer photons, more noise.")
-register("impulse_noise", "video", video.impulse_noise, table(amount=[0.03, 0.06, 0.09, 0.17, 0.27]),
-         source=IMAGENET_C, doc="Salt-and-pepper noise: a fraction of values stuck at black or white.")
-register("gaussian_blur", "video", video.gaussian_blur, table(sigma=[1, 2, 3, 4, 6]),
-         source=IMAGENET_C, doc="A dirty or smeared lens: Gaussian blur, sigma in px at 224 px.", stochastic=False)
-register("defocus_blur", "video", video.defocus_blur,
-         table(radius=[3, 4, 6, 8, 10], alias_blur=[0.1, 0.5, 0.5, 0.5, 0.5]),
-         source=IMAGENET_C, doc="Out of focus: disk blur, radius in px at 224 px.", stochastic=False)
-register("motion_blur", "video", video.motion_blur, table(radius=[10, 15, 15, 15, 20], sigma=[3, 5, 8, 12, 15]),
-         source=IMAGENET_C,
-         doc="Camera shake: a one-sided line blur of 2 x radius + 1 taps at a random angle, px at 224 px.")
-register("zoom_blur", "video", video.zoom_blur, table(max_zoom=[1.10, 1.15, 1.20, 1.24, 1.30]),
-         source=IMAGENET_C, doc="Zooming during exposure: mean of zooms from 1 to max_zoom.", stochastic=False)
-register("fog", "video", video.fog, table(thickness=[1.5, 2.0, 2.5, 2.5, 3.0], wibble_decay=[2.0, 2.0, 1.7, 1.5, 1.4]),
-         source=IMAGENET_C, doc="Fog: a fractal haze over the scene, lower contrast.")
-register("brightness", "video", video.brightness, table(delta=[0.1, 0.2, 0.3, 0.4, 0.5]),
-         source=IMAGENET_C, doc="Over-exposure: HSV value raised by a fraction of full scale.", stochastic=False)
-register("contrast", "video", video.contrast, table(factor=[0.4, 0.3, 0.2, 0.1, 0.05]),
-         source=IMAGENET_C, doc="Low contrast: deviations from the mean scaled down.", stochastic=False)
-register("pixelate", "video", video.pixelate, table(scale=[0.6, 0.5, 0.4, 0.3, 0.25]),
-         source=IMAGENET_C, doc="Low resolution: averaged over square cells, int(224 x scale) across the shorter side.",
-         stochastic=False)
-register("jpeg_compression", "video", video.jpeg_compression, table(quality=[25, 18, 15, 10, 7]),
-         source=IMAGENET_C, doc="Compression artefacts: every frame JPEG-encoded at a low quality.", stochastic=False)
-register("occlusion", "video", video.occlusion, table(side=[0.1, 0.2, 0.3, 0.4, 0.5]),
-         source="Cutout-style occlusion (DeVries & Taylor, 2017), static for the clip",
-         doc="Something on the lens: a black patch of a fraction of the frame's side.")
-register("frame_drop", "video", video.frame_drop, table(effective_fps=[8, 6, 4, 2, 1]),
-         source=TEMPORAL, doc="A struggling camera: only effective_fps frames a second, each held until the next.",
-         stochastic=False)
-register("frame_freeze", "video", video.frame_freeze, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5]),
-         source=TEMPORAL, doc="The picture freezes for a fraction of the clip.")
-register("black_frames", "video", video.black_frames, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5]),
-         source=TEMPORAL, doc="Camera outage: a fraction of the clip is black.")
-register("video_off", "video", video.video_off, single_level(),
-         source="missing modality (READ, Yang et al., ICLR 2024)", doc="No video at all: every frame black.",
-         stochastic=False)
-
-# --------------------------------------------------------------------------- audio (physical units)
-register("mute", "audio", audio.mute, single_level(),
-         source="missing modality (READ, Yang et al., ICLR 2024)", doc="Microphone failure: exact silence.",
-         stochastic=False)
-register("audio_gaussian_noise", "audio", audio.gaussian_noise, table(snr_db=SNR_DB),
-         source=f"{READ}; AddGaussianSNR of {AUDIOMENTATIONS}", doc="A noisy microphone: white noise at an SNR.")
-register("pink_noise", "audio", audio.pink_noise, table(snr_db=SNR_DB),
-         source=f"AddColorNoise of {AUDIOMENTATIONS}", doc="Pink (1/f) background noise at an SNR.")
-register("wind", "audio", audio.wind, table(snr_db=SNR_DB),
-         source=READ, doc="Wind on the microphone: gusty low rumble at an SNR.")
-register("audio_rain", "audio", audio.rain, table(snr_db=SNR_DB),
-         source=READ, doc="Rain: hiss and droplet clicks at an SNR.")
-register("mains_hum", "audio", audio.mains_hum, table(snr_db=[30, 20, 10, 5, 0], mains_hz=[50] * 5),
-         source="ground-loop hum (50 Hz mains and harmonics), SNR as in READ", doc="Electrical hum at an SNR.")
-register("clipping", "audio", audio.clipping, table(percent=[2, 5, 10, 20, 40]),
-         source=f"ClipDistortion of {AUDIOMENTATIONS}", doc="An overdriven input: a percentage of samples clipped.",
-         stochastic=False)
-register("lowpass", "audio", audio.lowpass, table(cutoff_hz=[6000, 4000, 3000, 2000, 1000]),
-         source=f"LowPassFilter of {AUDIOMENTATIONS}", doc="A muffled microphone: low-pass at a cut-off in Hz (8 kHz, the first level "
-         "one might expect, is the Nyquist frequency of 16 kHz clips and would change nothing).",
-         stochastic=False)
-register("dropout", "audio", audio.dropout, table(fraction=[0.1, 0.2, 0.3, 0.4, 0.5], chunk_s=[0.1] * 5),
-         source="packet loss (chunks silenced)", doc="A failing link: a fraction of the clip silenced in 0.1 s chunks.")
-register("reverb", "audio", audio.reverb, table(rt60_s=[0.2, 0.4, 0.6, 0.9, 1.2], drr_db=[6, 3, 0, -3, -6]),
-         source=f"ApplyImpulseResponse of {AUDIOMENTATIONS}, synthetic room", doc="A reverberant hall: RT60 in s.")
-register("bit_crush", "audio", audio.bit_crush, table(bits=[10, 8, 6, 5, 4]),
-         source=f"BitCrush of {AUDIOMENTATIONS}", doc="A cheap converter: samples quantised to few bits.",
-         stochastic=False)
-
-# --------------------------------------------------------------------------- audio-visual
-register("av_desync", "audiovisual", crossmodal.av_desync, table(shift_s=[0.1, 0.2, 0.4, 0.8, 1.6]),
-         source="audio-visual offset (SyncNet, Chung & Zisserman, 2016)",
-         doc="Audio lags the picture by a number of seconds.", stochastic=False)
-register("av_rain", "audiovisual", crossmodal.av_rain,
-         table(density=[0.0005, 0.001, 0.002, 0.004, 0.008], length=[10, 14, 18, 22, 26], snr_db=SNR_DB),
-         source=AVROBUST, doc="Rain seen and heard: streaks on the frames and rain noise.")
-register("smoke", "audiovisual", crossmodal.smoke,
-         table(opacity=[0.2, 0.35, 0.5, 0.65, 0.8], cutoff_hz=[4000, 3000, 2000, 1500, 1000]),
-         source=AVROBUST, doc="Smoke: drifting haze on the frames and muffled sound.")
 
 # The dashboard's one-click toggles (factory-av spec): microphone failure, dirty lens, noisy microphone.
 EVERYDAY = {"mute": "mute", "blur": "gaussian_blur", "noise": "audio_gaussian_noise"}
