@@ -1,6 +1,6 @@
 """Time every registered corruption on a factory-av-sized clip: 5 s, 160x160, 16 fps, 16 kHz mono.
 
-    OMP_NUM_THREADS=1 python bench/corruptions.py [--runs 7] [--severity 3]
+    OMP_NUM_THREADS=1 python bench/corruptions.py [--runs 7] [--severity 3] [--names snow frost ...]
 
 Prints the median of several runs per corruption (``corruptions.apply`` at one severity,
 fresh rng each run) and its ratio to a baseline measured in the same run: one copy of
@@ -53,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--severity", type=int, default=3)
+    parser.add_argument("--names", nargs="+", default=None, help="only these corruptions (default: all registered)")
     args = parser.parse_args()
     clip = make_clip()
     baseline = median_ms(lambda: np.clip(clip.frames.astype(np.float32), 0, 255).astype(np.uint8), args.runs)
@@ -61,7 +62,7 @@ def main() -> None:
     print(f"baseline (frames -> float32 -> uint8): {baseline:.1f} ms\n")
     print(f"{'corruption':22s} {'modality':12s} {'median ms':>10s} {'x baseline':>11s}  goal")
     over = []
-    for name in corruptions.names():
+    for name in args.names or corruptions.names():
         seeds = iter(range(10**6))
         ms = median_ms(lambda: corruptions.apply(clip, name, args.severity, rng=np.random.default_rng(next(seeds))),
                        args.runs)
