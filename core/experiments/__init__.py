@@ -2,7 +2,8 @@
 
     python -m core.experiments run --checkpoint checkpoints/modality_attention --data sample_data \\
         --corruptions mute,gaussian_blur,audio_gaussian_noise --severities 1,3,5
-    python -m core.experiments list | show ID [--baseline NAME] | export ID --format csv|parquet | delete ID
+    python -m core.experiments run --suite imagenet-c --data sample_data   # a published protocol (`suites` lists them)
+    python -m core.experiments list | show ID [--reference NAME] | export ID --format csv|parquet [--table summary] | delete ID
 
 Results go to the results database (:mod:`core.results`; ``--db`` or ``$AVLAB_DB``, default
 ``results/avlab.db``). A sweep is identified by its config (checkpoint weights and clips

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from core import corruptions
+from core.corruptions import suites
 from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, as_list, select_corruptions
 from core.experiments.sweep import run_experiment
 from core.datasets import unreadable_sentence
@@ -25,8 +26,9 @@ def _cmd_run(args) -> int:
     from tqdm import tqdm
 
     base = ExperimentConfig.from_file(args.config).to_dict() if args.config else {}
-    flags = {"checkpoints": args.checkpoint, "data": args.data, "split": args.split,
-             "corruptions": select_corruptions(args.corruptions) if args.corruptions else None,
+    suite = args.suite or base.get("suite", "avlab")
+    flags = {"checkpoints": args.checkpoint, "data": args.data, "split": args.split, "suite": args.suite,
+             "corruptions": select_corruptions(args.corruptions, suite) if args.corruptions else None,
              "severities": args.severities, "seed": args.seed, "batch_size": args.batch_size,
              "frames": args.frames, "limit": args.limit, "name": args.name}
     config = ExperimentConfig.from_dict({**base, **{k: v for k, v in flags.items() if v is not None}})
@@ -51,7 +53,7 @@ def _cmd_run(args) -> int:
 def _cmd_show(args) -> int:
     with ResultsDB(args.db, create=False) as db:
         exp = db.get_experiment(args.id)
-        summary = db.summary(args.id, baseline=args.baseline)
+        summary = db.summary(args.id, reference=args.reference)
         weights = db.modality_weights(args.id)
         if args.json:
             print(json.dumps({"experiment": exp | {"clips": len(exp["clips"])},
@@ -64,6 +66,9 @@ def _cmd_show(args) -> int:
           f"x {len(exp['conditions'])} conditions; {100 * exp['progress']:.0f} % done, {exp['seconds']:.0f} s computed")
     if exp["skipped"]:
         print(unreadable_sentence(exp["skipped"]))
+    protocol = exp["config"].get("suite", "avlab")
+    print(f"suite: {protocol} ({suites.SUITES[protocol].source if protocol in suites.SUITES else 'unknown'}); "
+          f"mCE relative to {summary['reference'].iloc[0]}")
     print(f"config: {json.dumps(exp['config'])}\n")
     _print_table(summary)
     everyday = weights[weights["condition"].isin([CLEAN, *(f"{n}:{s}" for n, s in  # mute once, at 1
@@ -85,10 +90,24 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    out = Path(args.out or f"experiment_{args.id}.{args.format}")
+    out = Path(args.out or f"experiment_{args.id}{'_summary' if args.table == 'summary' else ''}.{args.format}")
     with ResultsDB(args.db, create=False) as db:
-        path = db.export(args.id, out, format=args.format)
+        path = db.export(args.id, out, format=args.format, table=args.table, reference=args.reference)
     print(f"wrote {path}")
+    return 0
+
+
+def _cmd_suites(args) -> int:
+    if args.json:
+        print(json.dumps([{"name": s.name, "title": s.title, "source": s.source, "protocol": s.protocol,
+                           "corruptions": list(s.corruptions), "severities": list(s.severities),
+                           "reference": s.reference, "held_out": list(s.held_out)} for s in suites.SUITES.values()]))
+        return 0
+    for s in suites.SUITES.values():
+        print(f"{s.name}: {s.title}, {len(s.corruptions)} corruptions at severities "
+              f"{','.join(map(str, s.severities))}, {len(s.conditions()) if not s.missing() else '?'} conditions"
+              f"{' (default)' if s.name == 'avlab' else ''}\n  {s.protocol}\n  source: {s.source}\n"
+              f"  {', '.join(s.corruptions)}\n")
     return 0
 
 
@@ -113,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
                           "default: the shipped default); --checkpoint is an alias")
     run.add_argument("--data", help="folder with manifest.csv, or a folder per class (default sample_data)")
     run.add_argument("--split", help="only this split (train, val, test)")
-    run.add_argument("--corruptions", help="'all' (default), a modality (audio, video, audiovisual) or names a,b,c")
-    run.add_argument("--severities", help="comma-separated severities 1-5 (default all five)")
+    run.add_argument("--suite", choices=suites.names(),
+                     help="a published protocol's corruptions and severities (default avlab; `suites` lists them)")
+    run.add_argument("--corruptions", help="'all' (the suite's, default), a modality (audio, video, audiovisual) "
+                                           "or names a,b,c")
+    run.add_argument("--severities", help="comma-separated severities 1-5 (default the suite's: all five, "
+                                          "5 for read)")
     run.add_argument("--seed", type=int)
     run.add_argument("--batch-size", type=int)
     run.add_argument("--frames", choices=FRAME_MODES, help="corrupt only the sampled frames (seen) or all frames")
@@ -126,19 +149,27 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     show = sub.add_parser("show", help="robustness summary of an experiment")
     show.add_argument("id", type=int)
-    show.add_argument("--baseline", help="checkpoint name the mCE is relative to (default the first)")
+    show.add_argument("--reference", "--baseline", dest="reference", metavar="NAME",
+                      help="model the mCE is relative to: a checkpoint of this sweep or of a comparable stored one, "
+                           "or imagenet-c (AlexNet's published errors); default the suite's, else the first model")
     show.add_argument("--json", action="store_true", help="everything as one JSON object")
     sub.add_parser("list", help="the experiments in the database")
     export = sub.add_parser("export", help="per-clip rows to CSV or Parquet")
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--out", help="output file (default experiment_ID.FORMAT)")
+    export.add_argument("--table", choices=("rows", "summary"), default="rows",
+                        help="per-clip rows (default), or the robustness summary per model x head with its suite")
+    export.add_argument("--reference", help="the summary's mCE reference (as in `show`)")
+    suites_cmd = sub.add_parser("suites", help="the published protocols a sweep can follow, with their sources")
+    suites_cmd.add_argument("--json", action="store_true")
     delete = sub.add_parser("delete", help="remove an experiment and its rows")
     delete.add_argument("id", type=int)
     args = parser.parse_args(argv)
     if getattr(args, "severities", None):
         args.severities = as_list(args.severities)
-    commands = {"run": _cmd_run, "show": _cmd_show, "list": _cmd_list, "export": _cmd_export, "delete": _cmd_delete}
+    commands = {"run": _cmd_run, "show": _cmd_show, "list": _cmd_list, "export": _cmd_export, "delete": _cmd_delete,
+                "suites": _cmd_suites}
     try:
         return commands[args.command](args)
     except (ExperimentError, ResultsError) as exc:

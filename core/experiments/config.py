@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import corruptions
-from core.corruptions import FRAME_LOCAL, SEVERITIES  # noqa: F401 - FRAME_LOCAL importable from here, as before
+from core.corruptions import FRAME_LOCAL, suites  # noqa: F401 - FRAME_LOCAL importable from here, as before
 
 FRAME_MODES = ("seen", "all")
 
@@ -33,10 +33,15 @@ class ExperimentConfig:
         A folder with ``manifest.csv``, a manifest, or a folder per class.
     split : str or None
         Keep only this split (``test``); None keeps every clip.
+    suite : str
+        The protocol (:mod:`core.corruptions.suites`): ``avlab`` (the default), ``imagenet-c``,
+        ``kinetics-c``, ``read`` or ``avrobustbench``; stored with the results.
     corruptions : tuple of str
-        Registry keys; empty means every registered corruption.
+        Registry keys; empty means the suite's. With a published suite, a subset of its corruptions
+        (any registered corruption with ``avlab``).
     severities : tuple of int
-        Severities 1-5 run for each corruption; ``clean`` is always included.
+        Severities 1-5 run for each corruption; empty means the suite's (1-5; 5 for ``read``);
+        ``clean`` is always included.
     seed : int
         Seed of the corruptions' randomness.
     batch_size : int
@@ -52,8 +57,9 @@ class ExperimentConfig:
     checkpoints: tuple[str, ...] = ()
     data: str = "sample_data"
     split: str | None = None
+    suite: str = "avlab"
     corruptions: tuple[str, ...] = ()
-    severities: tuple[int, ...] = SEVERITIES
+    severities: tuple[int, ...] = ()
     seed: int = 0
     batch_size: int = 16
     frames: str = "seen"
@@ -65,10 +71,27 @@ class ExperimentConfig:
         set_("checkpoints", tuple(str(c) for c in as_list(self.checkpoints)))
         set_("corruptions", tuple(as_list(self.corruptions)))
         set_("severities", tuple(int(s) for s in as_list(self.severities)))
+        try:
+            protocol = suites.suite(self.suite)
+        except suites.SuiteError as exc:
+            raise ExperimentError(str(exc)) from None
+        if protocol.missing():
+            raise ExperimentError(f"The {self.suite} suite needs corruptions this installation lacks: "
+                                  f"{', '.join(protocol.missing())}.")
+        set_("corruptions", self.corruptions or protocol.corruptions)
+        set_("severities", self.severities or protocol.severities)
+        if self.suite != "avlab":
+            outside = [n for n in self.corruptions if n not in protocol.corruptions]
+            outside += [str(s) for s in self.severities if s not in protocol.severities]
+            if outside:
+                raise ExperimentError(f"The {self.suite} suite runs {', '.join(protocol.corruptions[:3])}, ... at "
+                                      f"severities {', '.join(map(str, protocol.severities))}; "
+                                      f"{', '.join(outside)} is not part of it.")
         for name in self.corruptions:
             if name not in corruptions.REGISTRY:
-                raise ExperimentError(f"There is no corruption called '{name}'; see `python -m core.corruptions` "
-                                      f"or corruptions.names() for the {len(corruptions.REGISTRY)} registered ones.")
+                raise ExperimentError(f"There is no corruption called '{name}'; `python -m core.experiments suites` "
+                                      f"lists the suites and docs/corruptions.md all {len(corruptions.REGISTRY)} "
+                                      f"registered corruptions.")
         if len(set(self.corruptions)) != len(self.corruptions) or len(set(self.severities)) != len(self.severities):
             raise ExperimentError("Each corruption and each severity may be listed only once.")
         if not self.severities or any(not 1 <= s <= 5 for s in self.severities):
@@ -115,10 +138,15 @@ def as_list(value) -> list:
     return list(value)
 
 
-def select_corruptions(spec: str) -> tuple[str, ...]:
-    """``"all"``, a modality (``audio``, ``video``, ``audiovisual``), or comma-separated names."""
+def select_corruptions(spec: str, suite: str = "avlab") -> tuple[str, ...]:
+    """``"all"`` (the suite's corruptions), a modality (``audio``, ``video``, ``audiovisual``: the suite's of
+    that modality), or comma-separated names."""
+    try:
+        chosen = suites.suite(suite).corruptions
+    except suites.SuiteError as exc:
+        raise ExperimentError(str(exc)) from None
     if spec == "all":
-        return tuple(corruptions.names())
+        return tuple(chosen)
     if spec in corruptions.MODALITIES:
-        return tuple(corruptions.names(spec))
+        return tuple(n for n in chosen if n in corruptions.REGISTRY and corruptions.get(n).modality == spec)
     return tuple(as_list(spec))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.metrics import classification_report, head_answers
-from core.results import schema
+from core.results import references, schema
 from core.results.robustness import fusion_metrics, robustness_metrics
 from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_label, parse_condition
 from core.trust.calibration import calibration_scores
@@ -332,32 +332,40 @@ class ResultsDB:
             table["fusion_gain"] = np.nan
         return table
 
-    def summary(self, experiment_id: int, *, baseline: str | None = None) -> pd.DataFrame:
+    def summary(self, experiment_id: int, *, reference: str | None = None, baseline: str | None = None
+                ) -> pd.DataFrame:
         """Robustness per checkpoint x head (``kind``: native, or ablation for a model without that head): clean
-        accuracy, mPC, rPC, mCE, relative mCE, and for the fused
-        head the fusion gain (clean and mean under corruption) and the fallback gaps.
+        accuracy, mPC, rPC, mCE, relative mCE, alpha, rho (:func:`core.results.robustness.robustness_metrics`),
+        and for the fused head the fusion gain (clean and mean under corruption) and the fallback gaps; ``suite``
+        and ``reference`` name the protocol and what the mCE is relative to.
 
-        mPC is the mean accuracy over corruptions (each averaged over its severities); rPC = mPC / clean.
-        mCE follows ImageNet-C: per corruption, the errors summed over severities divided by the
-        ``baseline`` checkpoint's (default: the experiment's first), averaged over corruptions; relative
-        mCE uses the error increases over clean instead. Fallback gap: fused minus the surviving head's
-        accuracy over the clip-conditions where only that modality was present (muted, black or absent).
+        ``reference`` (``baseline`` is its older name) chooses the mCE's reference model by name: a checkpoint
+        of this experiment; ``imagenet-c`` (AlexNet's published errors); or a checkpoint stored in another
+        experiment of this database that measured the same clips the same way (:func:`references.comparable`).
+        Default: the suite's reference (``imagenet-c`` for that suite), else the experiment's first checkpoint.
+        Fallback gap: fused minus the surviving head's accuracy over the clip-conditions where only that
+        modality was present (muted, black or absent).
+
+        Raises
+        ------
+        ResultsError
+            When ``reference`` names no such model, or none with comparable stored results.
         """
         metrics = self.condition_metrics(experiment_id)
         rows = self._rows(experiment_id)
-        models = self.get_experiment(experiment_id)["checkpoints"]
-        names = [k["name"] for k in models]
-        native = {k["name"]: set(k["native_heads"]) for k in models}
-        baseline = names[0] if baseline is None else baseline
-        if baseline not in names:
-            raise ResultsError(f"'{baseline}' is not a checkpoint of experiment {experiment_id}; "
-                               f"choose one of {', '.join(names)}.")
+        exp = self.get_experiment(experiment_id)
+        names = [k["name"] for k in exp["checkpoints"]]
+        native = {k["name"]: set(k["native_heads"]) for k in exp["checkpoints"]}
+        suite = exp["config"].get("suite", "avlab")
+        choice = reference or baseline or references.default_reference(suite) or names[0]
+        reference_of = references.resolve(self, exp, choice, metrics)
         out = []
         for ckpt in names:
             for head in HEADS:
                 out.append({"checkpoint": ckpt, "head": head,
                             "kind": "native" if head in native[ckpt] else "ablation",
-                            **robustness_metrics(metrics, ckpt, head, baseline), **fusion_metrics(metrics, rows, ckpt, head)})
+                            **robustness_metrics(metrics, ckpt, head, reference_of(head)),
+                            **fusion_metrics(metrics, rows, ckpt, head), "suite": suite, "reference": choice})
         return pd.DataFrame(out)
 
     def modality_weights(self, experiment_id: int) -> pd.DataFrame:
@@ -372,14 +380,20 @@ class ResultsDB:
         df.insert(1, "condition", [condition_label(c, s) for c, s in zip(df["corruption"], df["severity"])])
         return df.astype({"weight_audio": float, "weight_video": float})
 
-    def export(self, experiment_id: int, path: str | os.PathLike, *, format: str | None = None) -> Path:
-        """Write the per-clip rows to CSV or Parquet, one ``prob_<class>`` column per class."""
+    def export(self, experiment_id: int, path: str | os.PathLike, *, format: str | None = None,
+               table: str = "rows", reference: str | None = None) -> Path:
+        """Write the per-clip rows (``table="rows"``: one ``prob_<class>`` column per class) or the robustness
+        summary (``"summary"``: :meth:`summary` with ``reference``) to CSV or Parquet; both name the suite."""
         path = Path(path)
         format = format or path.suffix.lstrip(".")
         if format not in EXPORT_FORMATS:
             raise ResultsError(f"Cannot export to '{format}'; choose csv or parquet.")
-        classes = {c["name"]: c["classes"] for c in self.get_experiment(experiment_id)["checkpoints"]}
-        df = export_frame(self.predictions(experiment_id), classes)
+        exp = self.get_experiment(experiment_id)
+        if table == "summary":
+            df = self.summary(experiment_id, reference=reference)
+        else:
+            df = export_frame(self.predictions(experiment_id), {c["name"]: c["classes"] for c in exp["checkpoints"]})
+            df.insert(0, "suite", exp["config"].get("suite", "avlab"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if format == "csv":
             df.to_csv(path, index=False)

@@ -38,9 +38,10 @@ def condition_metrics(experiment_id: int, *, db=None) -> pd.DataFrame:
     return _read("condition_metrics", db, experiment_id)
 
 
-def summary(experiment_id: int, *, baseline: str | None = None, db=None) -> pd.DataFrame:
-    """:meth:`ResultsDB.summary` on the database at ``db``."""
-    return _read("summary", db, experiment_id, baseline=baseline)
+def summary(experiment_id: int, *, reference: str | None = None, baseline: str | None = None, db=None
+            ) -> pd.DataFrame:
+    """:meth:`ResultsDB.summary` on the database at ``db`` (``baseline`` is ``reference``'s older name)."""
+    return _read("summary", db, experiment_id, reference=reference or baseline)
 
 
 def modality_weights(experiment_id: int, *, db=None) -> pd.DataFrame:

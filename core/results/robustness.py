@@ -1,7 +1,8 @@
 """Robustness figures of one checkpoint x head, from its condition metrics and stored rows.
 
-mPC, rPC, mCE and relative mCE (ImageNet-C), and for the fused head the fusion
-gain and the fallback gaps; :meth:`ResultsDB.summary` puts them in one table.
+mPC and rPC (Kinetics-C), mCE and relative mCE (ImageNet-C) against a :class:`Reference`,
+AVRobustBench's alpha and rho, and for the fused head the fusion gain and the fallback gaps;
+:meth:`ResultsDB.summary` puts them in one table.
 
 Single-level corruptions (``mute``, ``video_off``; ``Corruption.levels == (1,)``) count once:
 every corruption is first averaged (mPC) or summed (CE) over its own levels, so a single-level
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core import corruptions
+from core.results.references import Reference
 from core.results.schema import CLEAN, HEADS
 
 
@@ -33,27 +35,33 @@ def one_level_each(table: pd.DataFrame) -> pd.DataFrame:
     return table[~single | (table["severity"] == first.reindex(table.index))]
 
 
-def robustness_metrics(metrics: pd.DataFrame, ckpt: str, head: str, baseline: str) -> dict:
-    """Clean accuracy, mPC, rPC, mCE and relative mCE of ``ckpt``'s ``head`` (``baseline`` for the CEs)."""
+def robustness_metrics(metrics: pd.DataFrame, ckpt: str, head: str, reference: Reference) -> dict:
+    """Clean accuracy, mPC, rPC, mCE, relative mCE, alpha and rho of ``ckpt``'s ``head``.
+
+    With accuracies A in [0, 1], per corruption c and severity s (single-level corruptions once):
+
+    * mPC = mean_c mean_s A_{c,s} and rPC = mPC / A_clean (Kinetics-C: Yi et al., 2021; after
+      Michaelis et al., 2019);
+    * mCE and relative mCE against ``reference`` (ImageNet-C: Hendrycks & Dietterich, 2019), by corruption
+      name, over the corruptions the reference has errors for (``mce_corruptions`` of them);
+    * alpha = 1 - dA and rho = 1 - dA / A_clean with dA = A_clean - A_{c,s}, averaged like mPC
+      (AVRobustBench: Maharana et al., 2025, where dA is in points and alpha = 1 - dA / 100); averaged
+      this way rho equals rPC and alpha equals 1 - A_clean + mPC.
+    """
     metrics = one_level_each(metrics)
     mine = metrics[(metrics["checkpoint"] == ckpt) & (metrics["head"] == head)]
-    base = metrics[(metrics["checkpoint"] == baseline) & (metrics["head"] == head)]
     clean = _mean(mine.loc[mine["corruption"] == CLEAN, "accuracy"])
-    base_clean = _mean(base.loc[base["corruption"] == CLEAN, "accuracy"])
     corrupted = mine[mine["corruption"] != CLEAN]
     per_corruption = corrupted.groupby("corruption", sort=False)["accuracy"].mean()
     mpc = _mean(per_corruption)
-    ce, rce = [], []
-    for name, g in corrupted.groupby("corruption", sort=False):
-        b = base[base["corruption"] == name].set_index("severity")["accuracy"]
-        mine_err = (1 - g.set_index("severity")["accuracy"]).reindex(b.index)
-        base_err = 1 - b
-        if not b.empty and base_err.sum() > 0:
-            ce.append(mine_err.sum() / base_err.sum())
-        if not b.empty and (base_err - (1 - base_clean)).sum() > 0:
-            rce.append((mine_err - (1 - clean)).sum() / (base_err - (1 - base_clean)).sum())
+    errors = {name: {int(s): 1 - a for s, a in zip(g["severity"], g["accuracy"]) if a == a}
+              for name, g in corrupted.groupby("corruption", sort=False)}
+    ces = reference.corruption_errors(errors, 1 - clean)
     return {"clean_accuracy": clean, "mpc": mpc, "rpc": mpc / clean if clean > 0 else float("nan"),
-            "mce": _mean(ce), "relative_mce": _mean(rce), "corruptions": int(per_corruption.size)}
+            "mce": _mean(ce for ce, _ in ces.values()), "relative_mce": _mean(rce for _, rce in ces.values()),
+            "mce_corruptions": len(ces), "alpha": _mean(1 - (clean - per_corruption)),
+            "rho": _mean(1 - (clean - per_corruption) / clean) if clean > 0 else float("nan"),
+            "corruptions": int(per_corruption.size)}
 
 
 def fusion_metrics(metrics: pd.DataFrame, rows: pd.DataFrame, ckpt: str, head: str) -> dict:

@@ -126,7 +126,7 @@ def test_summary_by_hand(hand):
     default = db.summary(eid).set_index(["checkpoint", "head"])
     assert default.loc[("m1", "fused"), "mce"] == 1.0
     assert default.loc[("m2", "fused"), "mce"] == pytest.approx(1.5)
-    with pytest.raises(ResultsError, match="not a checkpoint"):
+    with pytest.raises(ResultsError, match="no stored results of .nope."):
         db.summary(eid, baseline="nope")
 
 
