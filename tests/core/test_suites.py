@@ -153,3 +153,23 @@ def test_suites_command_lists_sources(capsys):
     assert "Hendrycks" in listed["imagenet-c"]["source"] and listed["read"]["severities"] == [5]
     assert main(["suites"]) == 0
     assert "AVRobustBench" in capsys.readouterr().out
+
+
+def test_report_and_exports_name_the_protocol_and_its_numbers(tmp_path):
+    from core import report
+
+    with ResultsDB(tmp_path / "r.db") as db:
+        eid = _sweep(db, "one", "mine", {"clean": [1, 1, 1, 1], "fog:1": [1, 1, 0, 0]})
+        expected = db.summary(eid).set_index("head").loc["fused", "mce"]
+        summary_csv = db.export(eid, tmp_path / "s.csv", table="summary")
+        rows_csv = db.export(eid, tmp_path / "r.csv")
+    assert expected == pytest.approx(0.5 / references.ALEXNET_ERRORS["fog"][0])
+    r = report.build(eid, db=tmp_path / "r.db")
+    sentence = next(f for f in r.findings if f.startswith("**Protocol:**"))
+    assert "**ImageNet-C** suite" in sentence and "AlexNet's published ImageNet-C errors" in sentence
+    assert f"mCE of {100 * expected:.1f}%" in sentence and "over 1 corruption;" in sentence
+    board = r.tables["leaderboard"].iloc[0]
+    assert board["suite"] == "imagenet-c" and board["mce"] == pytest.approx(expected)
+    exported = pd.read_csv(summary_csv).set_index("head")
+    assert exported.loc["fused", "mce"] == pytest.approx(expected) and exported.loc["fused", "suite"] == "imagenet-c"
+    assert set(pd.read_csv(rows_csv)["suite"]) == {"imagenet-c"}
