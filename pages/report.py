@@ -17,11 +17,12 @@ if eid is None:
     st.stop()
 try:
     stamp = rob.stamp(path)
-    names = [c["name"] for c in rob.experiment(path, stamp, eid)["checkpoints"]]
-    baseline = names[0] if len(names) == 1 else st.selectbox("mCE baseline", names, key="report_baseline")
+    reference = st.selectbox("mCE reference", rob.reference_choices(rob.experiment(path, stamp, eid)),
+                             key=f"report_reference_{eid}",
+                             format_func=lambda r: "AlexNet (ImageNet-C's published errors)" if r == "imagenet-c" else r)
     with st.spinner("Writing the report…"):
-        report = rob.report(path, stamp, eid, baseline)
-        html, tables = rob.report_files(path, stamp, eid, baseline)
+        report = rob.report(path, stamp, eid, reference)
+        html, tables = rob.report_files(path, stamp, eid, reference)
 except ResultsError as exc:
     st.error(str(exc))
     st.stop()
@@ -31,7 +32,7 @@ left.download_button("Download the HTML report (opens offline)", html, file_name
                      mime="text/html", key="report_html", type="primary", width="stretch")
 right.download_button("Download the tables (CSV, zip)", tables, file_name=f"avlab_tables_{eid}.zip",
                       mime="application/zip", key="report_csv", width="stretch")
-st.caption(f"The same report from the command line: `python -m core.report {eid} --out report.html --csv tables/`")
+st.caption(f"The same report from the command line: `python -m core.report {eid} --reference {reference} --out report.html --csv tables/`")
 
 st.subheader("Findings")
 st.markdown("\n".join(f"- {sentence}" for sentence in report.findings))

@@ -8,6 +8,7 @@ from core import report as reports
 from core.figures import (HEAD_TITLES, HEADS, accuracy_grid, condition_title, confusion, distinct_conditions,
                           modality_weights, per_class_bars, severity_curves)
 from core.datasets import unreadable_sentence
+from core.corruptions import suites
 from core.results import ResultsError
 from ui import robustness as rob
 
@@ -24,9 +25,10 @@ try:
     exp = rob.experiment(path, stamp, eid)
     metrics = rob.metrics(path, stamp, eid)
     names = [c["name"] for c in exp["checkpoints"]]
-    baseline = st.selectbox("mCE baseline", names, key="rob_baseline",
-                            help="The checkpoint whose errors the mCE is relative to (ImageNet-C's AlexNet role).")
-    board = reports.leaderboard(rob.summary(path, stamp, eid, baseline), exp)
+    reference = st.selectbox("mCE reference", rob.reference_choices(exp), key=f"rob_reference_{eid}",
+                             format_func=lambda r: "AlexNet (ImageNet-C's published errors)" if r == "imagenet-c" else r,
+                             help="The model whose errors the mCE is relative to (AlexNet in ImageNet-C's tables).")
+    board = reports.leaderboard(rob.summary(path, stamp, eid, reference), exp)
     weights = rob.weights(path, stamp, eid)
 except ResultsError as exc:
     st.error(str(exc))
@@ -40,20 +42,25 @@ if exp.get("skipped"):
     st.warning(unreadable_sentence(exp["skipped"]))
 
 st.subheader("Leaderboard (fused head)")
+suite = exp["config"].get("suite", "avlab")
+st.caption(f"Suite: {rob.suite_label(suite)}"
+           + (f" · {suites.SUITES[suite].source}" if suite in suites.SUITES and suite != "avlab" else ""))
 st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={
     c: st.column_config.NumberColumn(label, format="percent") for c, label in (
-        ("clean_accuracy", "clean acc."), ("mpc", "mPC"), ("rpc", "rPC"), ("audio_only_mpc", "audio-only mPC"),
+        ("clean_accuracy", "clean acc."), ("mpc", "mPC"), ("rpc", "rPC"), ("mce", "mCE"),
+        ("relative_mce", "relative mCE"), ("audio_only_mpc", "audio-only mPC"),
         ("video_only_mpc", "video-only mPC"), ("confidence_rises_no_audio", "conf. rises w/o audio"),
         ("confidence_rises_no_video", "conf. rises w/o video"))} | {
     c: st.column_config.NumberColumn(label, format="%+.3f") for c, label in (
         ("fusion_gain", "fusion gain"), ("fusion_gain_corrupted", "fusion gain (corr.)"),
         ("fallback_gap_no_audio", "fallback gap w/o audio"), ("fallback_gap_no_video", "fallback gap w/o video"))} | {
-    "mce": st.column_config.NumberColumn("mCE", format="%.3f"),
-    "relative_mce": st.column_config.NumberColumn("relative mCE", format="%.3f"),
+    "alpha": st.column_config.NumberColumn("α", format="%.3f", help="AVRobustBench: 1 - accuracy drop"),
+    "rho": st.column_config.NumberColumn("ρ", format="%.3f", help="AVRobustBench: 1 - relative accuracy drop"),
+    "mce_corruptions": st.column_config.NumberColumn("corruptions in mCE"),
     "unimodal_heads": st.column_config.TextColumn("unimodal heads"),
     "model_hash": st.column_config.TextColumn("model hash")})
-st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the baseline "
-           "(< 1 is better); fusion gain: fused minus the better single head; fallback gap: fused minus the "
+st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the reference "
+           "(below 100 % is better; ImageNet-C); α = 1 - accuracy drop and ρ = 1 - drop / clean (AVRobustBench); fusion gain: fused minus the better single head; fallback gap: fused minus the "
            "surviving head when one modality is missing; confidence rises: the share of clips whose fused confidence "
            "goes up when a modality is removed (it should not: less evidence, less certainty).")
 

@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from core import corruptions
+from core.corruptions import suites
 from core import report as reports
 from core.experiments import ExperimentConfig, ExperimentError, run_experiment
 from core.figures import HEAD_TITLES, HEADS, condition_title, reliability_diagram, risk_coverage_curves
-from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition
+from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition, references
 from core.metrics import reliability
 from core.trust.selective import risk_coverage
 from ui import session
@@ -57,8 +58,8 @@ def metrics(path: str, stamp: tuple, eid: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def summary(path: str, stamp: tuple, eid: int, baseline: str | None) -> pd.DataFrame:
-    return _read("summary", path, eid, baseline=baseline)
+def summary(path: str, stamp: tuple, eid: int, reference: str | None) -> pd.DataFrame:
+    return _read("summary", path, eid, reference=reference)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -124,14 +125,14 @@ def trust_view(eid: int, checkpoint: str, condition: str, head: str, classes: li
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def report(path: str, stamp: tuple, eid: int, baseline: str | None) -> reports.Report:
-    return reports.build(eid, db=path, baseline=baseline)
+def report(path: str, stamp: tuple, eid: int, reference: str | None) -> reports.Report:
+    return reports.build(eid, db=path, reference=reference)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def report_files(path: str, stamp: tuple, eid: int, baseline: str | None) -> tuple[str, bytes]:
+def report_files(path: str, stamp: tuple, eid: int, reference: str | None) -> tuple[str, bytes]:
     """The self-contained HTML report and the zip of CSV tables."""
-    built = report(path, stamp, eid, baseline)
+    built = report(path, stamp, eid, reference)
     return reports.to_html(built), reports.csv_zip(built)
 
 
@@ -154,29 +155,44 @@ def experiment_picker(key: str) -> int | None:
 
 
 def sweep_form(*, expanded: bool) -> None:
-    """Choose checkpoints, corruptions and severities; run the sweep here with live progress."""
+    """Choose a suite, checkpoints, corruptions and severities; run the sweep here with live progress."""
     found = {i.name: i for i in models()}
     current = current_model(quiet=True)
-    with st.expander("Run a sweep", expanded=expanded), st.form("rob_sweep"):
-        names = st.multiselect("Checkpoints", list(found), default=[current.name] if current else [],
-                               key="rob_sweep_checkpoints")
-        picked = st.multiselect("Corruptions", corruptions.names(), default=list(DEFAULT_CORRUPTIONS),
-                                key="rob_sweep_corruptions", format_func=corruptions.label)
-        left, right = st.columns(2)
-        severities = left.multiselect("Severities", list(corruptions.SEVERITIES), default=[1, 3, 5],
-                                      key="rob_sweep_severities",
-                                      help="Corruptions with one level (mute, video off) run once, at severity 1.")
-        limit = int(right.number_input("Clips (0 = all single-label clips of the data source)", min_value=0,
-                                       value=0, step=10, key="rob_sweep_limit"))
-        source = st.session_state.get(DATA_SOURCE_KEY) or str(SAMPLE_DATA)
-        st.caption(f"Data: {source} (the sidebar's data source) · clean is always included · seed {session.seed()}")
-        if not st.form_submit_button("Run sweep", key="rob_run", type="primary"):
-            return
+    with st.expander("Run a sweep", expanded=expanded):
+        name = st.selectbox("Suite", suites.names(), key="rob_sweep_suite", format_func=suite_label,
+                            help="A published protocol's corruptions and severities, so the numbers compare with "
+                                 "its tables; avlab is this lab's own set.")
+        protocol = suites.suite(name)
+        st.caption(f"{protocol.protocol} Source: {protocol.source}.")
+        own = name == "avlab"
+        with st.form("rob_sweep"):
+            names = st.multiselect("Checkpoints", list(found), default=[current.name] if current else [],
+                                   key="rob_sweep_checkpoints")
+            offered = corruptions.names() if own else [n for n in protocol.corruptions if n in corruptions.REGISTRY]
+            picked = st.multiselect("Corruptions", offered, default=list(DEFAULT_CORRUPTIONS) if own else offered,
+                                    key="rob_sweep_corruptions" if own else f"rob_sweep_corruptions_{name}", format_func=corruptions.label)
+            left, right = st.columns(2)
+            severities = left.multiselect("Severities", list(protocol.severities),
+                                          default=[1, 3, 5] if own else list(protocol.severities),
+                                          key="rob_sweep_severities" if own else f"rob_sweep_severities_{name}",
+                                          help="Corruptions with one level (mute, video off) run once, at severity 1.")
+            limit = int(right.number_input("Clips (0 = all single-label clips of the data source)", min_value=0,
+                                           value=0, step=10, key="rob_sweep_limit"))
+            source = st.session_state.get(DATA_SOURCE_KEY) or str(SAMPLE_DATA)
+            st.caption(f"Data: {source} (the sidebar's data source) · clean is always included · "
+                       f"seed {session.seed()}")
+            if not st.form_submit_button("Run sweep", key="rob_run", type="primary"):
+                return
     if not names or not picked or not severities:
         st.error("Choose at least one checkpoint, one corruption and one severity.")
         return
-    config = ExperimentConfig(checkpoints=[found[n].path for n in names], data=source, corruptions=picked,
-                              severities=sorted(severities), seed=session.seed(), limit=limit or None)
+    try:
+        config = ExperimentConfig(checkpoints=[found[n].path for n in names], data=source, suite=name,
+                                  corruptions=picked, severities=sorted(severities), seed=session.seed(),
+                                  limit=limit or None)
+    except ExperimentError as exc:
+        st.error(str(exc))
+        return
     with st.status("Running the sweep…", expanded=True) as status:
         bar = st.progress(0.0, text="Loading checkpoints and clips…")
 
@@ -191,6 +207,20 @@ def sweep_form(*, expanded: bool) -> None:
             return
         status.update(label=f"Sweep done: experiment {eid}.", state="complete", expanded=False)
     st.session_state[EXPERIMENT] = eid
+
+
+def suite_label(name: str) -> str:
+    """'ImageNet-C (imagenet-c)', 'avlab (this lab's own set)'."""
+    return "avlab (this lab's own set)" if name == "avlab" else f"{suites.suite(name).title} ({name})"
+
+
+def reference_choices(exp: dict) -> list[str]:
+    """The mCE references a stored sweep can be set against: the suite's own first, then its models,
+    then AlexNet's published ImageNet-C errors."""
+    names = [c["name"] for c in exp["checkpoints"]]
+    own = suites.SUITES.get(exp["config"].get("suite", "avlab"))
+    first = [own.reference] if own and own.reference else []
+    return list(dict.fromkeys(first + names + [references.IMAGENET_C]))
 
 
 def pick_condition_from_grid(grid_key: str, condition_key: str) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from core import corruptions
+from core.corruptions import suites
 from core.inference import HEADS, Prediction
 from core.media import MediaError
 from ui import session
@@ -135,8 +136,16 @@ def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[
     cols = st.columns(3)
     for column, (short, name) in zip(cols, everyday.items()):
         column.toggle(EVERYDAY_LABELS[short], key=f"{prefix}toggle_{short}", help=corruptions.get(name).doc)
-    left, right = st.columns([3, 1])
-    picked = left.multiselect("More corruptions (any registered one)", corruptions.names(), key=f"{prefix}picked",
+    suite_col, left, right = st.columns([1, 3, 1])
+    suite = suite_col.selectbox("From", ["all", *suites.names()], key=f"{prefix}suite",
+                                format_func=lambda n: "every corruption" if n == "all" else
+                                "avlab's own" if n == "avlab" else suites.suite(n).title,
+                                help="Offer the corruptions of one published suite (ImageNet-C, Kinetics-C, READ, "
+                                     "AVRobustBench) or every registered one.")
+    offered = corruptions.names() if suite == "all" else \
+        [n for n in suites.suite(suite).corruptions if n in corruptions.REGISTRY]
+    offered += [n for n in st.session_state[f"{prefix}picked"] if n not in offered]  # keep what is applied
+    picked = left.multiselect("More corruptions", offered, key=f"{prefix}picked",
                               format_func=lambda n: f"{corruptions.label(n)} ({corruptions.get(n).modality})")
     active = [name for short, name in everyday.items() if st.session_state[f"{prefix}toggle_{short}"]]
     active += [n for n in picked if n not in active]

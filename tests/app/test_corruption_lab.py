@@ -86,3 +86,21 @@ def test_one_level_corruptions_get_no_severity_slider(checkpoint, sample_clip):
     assert at.toggle(key="lab_toggle_mute").value
     assert [s.key for s in at.slider] == ["lab_sev_gaussian_blur"]
     assert at.session_state["avlab_corruptions"] == (("gaussian_blur", 3), ("mute", 1), ("video_off", 1))
+
+
+def test_the_lab_offers_any_corruption_of_any_suite(checkpoint):
+    from core import corruptions
+    from core.corruptions import suites
+
+    at = app(PAGE)
+    at.selectbox(key="lab_suite").set_value("read").run()
+    assert at.multiselect(key="lab_picked").options == [
+        f"{corruptions.label(n)} ({corruptions.get(n).modality})" for n in suites.suite("read").corruptions]
+    audio = suites.suite("read").corruptions[15]  # READ's first audio corruption
+    at.multiselect(key="lab_picked").set_value([audio]).run()
+    at.slider(key=f"lab_sev_{audio}").set_value(5).run()
+    assert not at.exception and not errors(at)
+    assert at.session_state["avlab_corruptions"] == ((audio, 5),)
+    # switching the suite keeps what is applied, and offers it
+    at.selectbox(key="lab_suite").set_value("imagenet-c").run()
+    assert at.session_state["avlab_corruptions"] == ((audio, 5),) and not at.exception

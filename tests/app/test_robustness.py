@@ -87,3 +87,25 @@ def test_clips_that_could_not_be_decoded_are_named_on_the_page(db, checkpoint):
     assert [w.value for w in at.warning if "could not be decoded" in w.value] == [
         f"1 clip could not be decoded and was left out: {name} (The file is damaged or truncated, so it could not "
         "be decoded)."]
+
+
+def test_a_suite_sweep_from_the_page_names_its_protocol_and_reference(db, checkpoint):
+    at = app(PAGE)
+    at.selectbox(key="rob_sweep_suite").set_value("imagenet-c").run()
+    # the suite's corruptions and severities are the choices; brightness and contrast at 5 keep it short
+    assert at.multiselect(key="rob_sweep_corruptions_imagenet-c").options[:3] == ["Gaussian Noise", "Shot Noise",
+                                                                                  "Impulse Noise"]
+    at.multiselect(key="rob_sweep_corruptions_imagenet-c").set_value(["brightness", "contrast"])
+    at.multiselect(key="rob_sweep_severities_imagenet-c").set_value([5])
+    at.number_input(key="rob_sweep_limit").set_value(3)
+    at.button(key="rob_run").click().run()
+    assert not at.exception and not errors(at)
+    with ResultsDB(db) as stored:
+        assert stored.get_experiment(1)["config"]["suite"] == "imagenet-c"
+        expected = stored.summary(1).set_index(["checkpoint", "head"])
+    assert at.selectbox(key="rob_reference_1").value == "imagenet-c"
+    assert any(c.value.startswith("Suite: ImageNet-C (imagenet-c) · Hendrycks & Dietterich") for c in at.caption)
+    board = at.dataframe(key="rob_leaderboard").value
+    row = board.iloc[0]
+    assert row["suite"] == "imagenet-c" and row["reference"] == "imagenet-c"
+    assert row["mce"] == pytest.approx(expected.loc[(row["checkpoint"], "fused"), "mce"])
