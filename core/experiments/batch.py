@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core import corruptions
-from core.datasets import Sample, load_dataset, split_by_classes
+from core.datasets import Dataset, Sample, load_dataset, split_by_classes
 from core.corruptions import FRAME_LOCAL
 from core.experiments.config import ExperimentConfig, ExperimentError
 from core.inference import inputs
@@ -67,10 +67,16 @@ def load_models(specs: Sequence[str], *, device: str = "auto") -> list[SweepMode
     return out
 
 
-def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel]) -> tuple[list[Sample], dict[str, int]]:
+def sweep_dataset(config: ExperimentConfig) -> Dataset:
+    """The sweep's data set (its layout, fold and split as the config says). Raises DatasetError."""
+    return load_dataset(config.data, config.layout, config.split, fold=config.fold)
+
+
+def sweep_samples(config: ExperimentConfig, checkpoints: list[SweepModel],
+                  dataset: Dataset | None = None) -> tuple[list[Sample], dict[str, int]]:
     """The single-label clips of the sweep whose label every model knows, and per other label the number of
     clips left out (a model cannot be right about a class it lacks; they are not counted wrong)."""
-    every = list(load_dataset(config.data, split=config.split).standard().samples)
+    every = list((dataset or sweep_dataset(config)).standard().samples)
     if not every:
         raise ExperimentError(f"The data set at '{config.data}' has no single-label clips to sweep.")
     samples, skipped = split_by_classes(every, set.intersection(*(set(ck.classes) for ck in checkpoints)))
@@ -93,13 +99,16 @@ def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]
     """The sweep's identity: config (name aside), model content hashes, the clips (path, label, size), the
     corruption seeding rule and the revision of the corruptions' definitions and grid (a sweep stored under
     another rule or revision is not continued with this one's rows; it stays in the database as it was)."""
-    ident = {k: v for k, v in config.items() if k not in ("name", "checkpoints")}
+    # layout and fold enter the identity only when set, so sweeps stored before they existed continue
+    ident = {k: v for k, v in config.items() if k not in ("name", "checkpoints", "data_layout")
+             and not (k in ("layout", "fold") and v is None)}
     ident["checkpoints"] = [c.fingerprint for c in checkpoints]
     if any(c.model.temperatures for c in checkpoints):  # calibrated probabilities are other rows
         ident["temperatures"] = [dict(c.model.temperatures) for c in checkpoints]
     ident["seeding"] = "corruptions.clip_seed"
     ident["corruptions_revision"] = corruptions.REVISION
-    ident["clips"] = [(str(s.path), s.label, s.path.stat().st_size) for s in samples]
+    ident["clips"] = [(str(s.path), s.label, s.path.stat().st_size) if s.audio_path is None else
+                      (str(s.source), s.label, s.path.stat().st_size, s.audio_path.stat().st_size) for s in samples]
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -109,9 +118,9 @@ def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]
 class Batch:
     """Decoded clips of one batch, the frames each checkpoint samples, and their clean encodings."""
 
-    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel], paths: list[Path]):
+    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel], paths: list[str]):
         self.clips = clips
-        self.paths = paths  # the clips' files: their names seed the corruptions (corruptions.clip_seed)
+        self.paths = paths  # the clips' names (a file's, or "a.flv + a.wav"): they seed the corruptions (clip_seed)
         self.indices_in_data = indices
         counts = sorted({ck.num_frames for ck in checkpoints})
         # per clip: indices into the full clip of each frame count, and their union (the "seen" frames)

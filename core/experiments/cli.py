@@ -11,7 +11,7 @@ from core import corruptions
 from core.corruptions import suites
 from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, as_list, select_corruptions
 from core.experiments.sweep import run_experiment
-from core.datasets import unreadable_sentence
+from core.datasets import add_data_arguments, unreadable_sentence
 from core.results import CLEAN, ResultsDB, ResultsError
 
 
@@ -27,7 +27,8 @@ def _cmd_run(args) -> int:
 
     base = ExperimentConfig.from_file(args.config).to_dict() if args.config else {}
     suite = args.suite or base.get("suite", "avlab")
-    flags = {"checkpoints": args.checkpoint, "data": args.data, "split": args.split, "suite": args.suite,
+    flags = {"checkpoints": args.checkpoint, "data": args.data, "layout": args.layout, "fold": args.fold,
+             "split": args.split, "suite": args.suite,
              "corruptions": select_corruptions(args.corruptions, suite) if args.corruptions else None,
              "severities": args.severities, "seed": args.seed, "batch_size": args.batch_size,
              "frames": args.frames, "limit": args.limit, "name": args.name}
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--model", "--checkpoint", dest="checkpoint", action="append", metavar="SPEC",
                      help="checkpoint folder, or model file / folder with its avlab.json sidecar (repeat for several; "
                           "default: the shipped default); --checkpoint is an alias")
-    run.add_argument("--data", help="folder with manifest.csv, or a folder per class (default sample_data)")
+    add_data_arguments(run, data_help="the data set's folder: manifest.csv, a folder per class, or a published data "
+                                      "set as it ships (see --layout; default sample_data)")
     run.add_argument("--split", help="only this split (train, val, test)")
     run.add_argument("--suite", choices=suites.names(),
                      help="a published protocol's corruptions and severities (default avlab; `suites` lists them)")

@@ -30,7 +30,12 @@ class ExperimentConfig:
         Model SPECs (checkpoint folders, or model files / folders with an ``avlab.json`` sidecar; see
         :func:`core.models.load_model`); empty means the default checkpoint (``checkpoints/DEFAULT``).
     data : str
-        A folder with ``manifest.csv``, a manifest, or a folder per class.
+        A data set's folder in any layout :func:`core.datasets.load_dataset` reads (``manifest.csv``, a folder
+        per class, UCF101, Kinetics, VGGSound, DCASE 2021 Task 1B, CREMA-D, MIMII), or a manifest.
+    layout : str or None
+        Read ``data`` as this layout (:data:`core.datasets.LAYOUTS`); None recognises it.
+    fold : int or None
+        The official fold whose splits to use, where the layout has folds (UCF101 1-3); None the first.
     split : str or None
         Keep only this split (``test``); None keeps every clip.
     suite : str
@@ -56,6 +61,8 @@ class ExperimentConfig:
 
     checkpoints: tuple[str, ...] = ()
     data: str = "sample_data"
+    layout: str | None = None
+    fold: int | None = None
     split: str | None = None
     suite: str = "avlab"
     corruptions: tuple[str, ...] = ()

@@ -17,7 +17,8 @@ import torch
 from core import corruptions
 from core.datasets import DatasetError, Sample, Unreadable, unreadable_sentence
 from core.experiments.batch import (
-    Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_key, sweep_samples, view_inputs,
+    Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_dataset, sweep_key, sweep_samples,
+    view_inputs,
 )
 from core.experiments.config import ExperimentConfig, ExperimentError
 from core.inference import HEADS, WINDOW_S, encode, head_probabilities, heads, limited_threads
@@ -79,9 +80,10 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
 @torch.inference_mode()
 def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool, device: str) -> int:
     checkpoints = load_models(config.checkpoints, device=device)
-    samples, skipped = sweep_samples(config, checkpoints)
+    dataset = sweep_dataset(config)
+    samples, skipped = sweep_samples(config, checkpoints, dataset)
     conditions = sweep_conditions(config)
-    stored = {**config.to_dict(), "checkpoints": [str(c.path) for c in checkpoints],
+    stored = {**config.to_dict(), "data_layout": dataset.description, "checkpoints": [str(c.path) for c in checkpoints],
               "corruptions": list(config.corruptions or corruptions.names()),
               "data": str(Path(config.data).resolve())}
     eid, _ = db.start_experiment(
@@ -89,7 +91,7 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
         checkpoints=[{"name": c.name, "path": c.path, "fusion": getattr(c.model, "fusion", c.model.format),
                       "classes": c.classes, "fingerprint": c.fingerprint, "format": c.model.format,
                       "native_heads": sorted(c.model.native_heads)} for c in checkpoints],
-        clips=[(s.path, s.label) for s in samples], conditions=conditions)
+        clips=[(str(s.source), s.label) for s in samples], conditions=conditions)
     ids = db.condition_ids(eid)
     done = db.done_clips(eid)
     unreadable = db.skipped_clips(eid)  # decoded before and failed: not decoded again
@@ -99,7 +101,9 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
     count = sum(len(v) for v in done.values()) + per_clip * len(unreadable)
     left_out = "".join(f"; {n} clip(s) labelled '{label}' left out (not a class of every model)"
                        for label, n in skipped.items())
-    progress(count, total, f"experiment {eid}: {count} of {total} clip-conditions already stored{left_out}")
+    listed = f"; {unreadable_sentence(dataset.skipped)}" if dataset.skipped else ""
+    progress(count, total, f"experiment {eid} ({dataset.description}): {count} of {total} clip-conditions already "
+                           f"stored{left_out}{listed}")
     clock = [time.perf_counter()]
 
     def store(corruption: str, severity: int, indices: list[int], rows: list[tuple], n: int) -> None:
@@ -127,14 +131,14 @@ def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: boo
                 indices = [i for i in indices if i not in bad]
             pending = _pending(indices, conditions, len(checkpoints), ids, done)
             if pending:
-                batch = Batch([decoded[i] for i in indices], indices, checkpoints, [samples[i].path for i in indices])
+                batch = Batch([decoded[i] for i in indices], indices, checkpoints, [samples[i].name for i in indices])
                 _run_batch(batch, pending, checkpoints, config, reuse, pool,
                            lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out,
                                                       checkpoints[k].model), store)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead
         pool.shutdown(wait=True, cancel_futures=True)
     if len(unreadable) == len(samples):
-        first = samples[min(unreadable)].path
+        first = samples[min(unreadable)].source
         raise ExperimentError(f"None of the {len(samples)} clips could be decoded; the first, '{first}': "
                               f"{unreadable[min(unreadable)]}")
     db.finish_experiment(eid)
@@ -210,9 +214,9 @@ def _params_key(name: str, severity: int) -> str | None:
 def _decode(sample: Sample) -> Clip | Unreadable:
     """The clip padded to one window, or, for a file that cannot be decoded, why."""
     try:
-        clip = load_clip(sample.path)
+        clip = load_clip(sample.source)
     except MediaError as exc:
-        return Unreadable(sample.path, str(exc))
+        return Unreadable(sample.source, str(exc))
     return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
 
 

@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from .clip import SAMPLE_RATE, Clip, MediaError, fit_length, no_audio, no_video
+from .pair import PAIR_TOLERANCE_S, Pair
 from .picture import VideoSink
 from .sound import AudioSink
 
@@ -21,7 +22,7 @@ DEFAULT_MAX_SIDE = 480
 DEFAULT_MAX_DURATION_S = 120.0
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 
-Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
+Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO, Pair]
 
 # Leading bytes of containers we know; a file that starts like one of these but
 # does not open is damaged, anything else is simply not media.
@@ -38,8 +39,9 @@ def load_clip(
     truncate: bool = False,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     sr: int = SAMPLE_RATE,
+    tolerance: float = PAIR_TOLERANCE_S,
 ) -> Clip:
-    """Decode a clip from a path, bytes or a binary file object.
+    """Decode a clip from a path, bytes, a binary file object, or a :class:`~core.media.Pair` of files.
 
     Streams: of each kind, the one a player would use: the default-disposition stream, else the
     first; attached pictures (cover art) are not video, so a music file with a cover is audio-only.
@@ -52,9 +54,16 @@ def load_clip(
     composited over black (:mod:`core.media.picture`). Audio is mono without DC offset; stereo that
     cancels when averaged keeps its louder channel (:mod:`core.media.sound`).
 
+    A pair (audio and video kept in separate files, :mod:`core.media.pair`): the frames come from the video
+    file and the sound from the audio file (a sound track inside the video file is not used), each on its
+    own timeline from its own first timestamp (its time 0 as above), so the two start together. Their
+    durations are checked: more than ``tolerance`` apart, they are not one recording (a
+    :class:`MediaError` naming both files); within it, the sound is cut or padded with silence to the
+    video's duration.
+
     Parameters
     ----------
-    source : path, bytes or file object
+    source : path, bytes, file object or Pair
         Any container FFmpeg reads; audio-only and video-only files are valid.
     max_side : int or None
         Frames whose longer side exceeds this (pixels) are downscaled while decoding.
@@ -66,6 +75,8 @@ def load_clip(
         Files larger than this are refused before decoding.
     sr : int
         Output sample rate (Hz) of the mono audio.
+    tolerance : float
+        For a pair: the largest difference (s) between the two files' durations that is still one recording.
 
     Returns
     -------
@@ -75,7 +86,10 @@ def load_clip(
         ``variable_frame_rate``, ``audio_codec``, ``sample_rate``, ``channels``, ``downmix``,
         ``audio_offset`` (s the audio starts after the video; negative: before), ``video_stream`` and
         ``audio_stream`` (indices used), ``other_video_streams``, ``other_audio_streams`` (counts),
-        ``attached_pictures`` (cover art left out).
+        ``attached_pictures`` (cover art left out). A pair adds ``video_source`` and ``audio_source`` (the two
+        paths), ``audio_duration`` and ``video_duration`` (s, each file's own decoded length) and
+        ``video_file_audio`` (whether the video file has a sound track of its own, left out); its
+        ``container`` names both containers (``"flv + wav"``) and ``audio_offset`` is 0.
 
     Raises
     ------
@@ -83,13 +97,47 @@ def load_clip(
         Empty, non-media, damaged, too large or too long input, no audio and no
         video track, or a codec this FFmpeg cannot decode.
     """
+    if isinstance(source, Pair):
+        return _load_pair(source, max_side, max_duration, truncate, max_bytes, sr, tolerance)
+    return _load_one(source, max_side, max_duration, truncate, max_bytes, sr, ("video", "audio"))
+
+
+def _load_one(source, max_side, max_duration, truncate, max_bytes, sr, kinds) -> Clip:
     data = _open_source(source, max_bytes)
     try:
         container = av.open(data, mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise _open_error(data) from exc
     with container:
-        return _decode_container(container, max_side, max_duration, truncate, sr)
+        return _decode_container(container, max_side, max_duration, truncate, sr, kinds)
+
+
+def _load_pair(pair: Pair, max_side, max_duration, truncate, max_bytes, sr, tolerance) -> Clip:
+    """Frames from the video file, sound from the audio file, each from its own start; durations checked."""
+    parts = {}
+    for kind, path in (("video", pair.video), ("audio", pair.audio)):
+        try:
+            parts[kind] = _load_one(path, max_side, max_duration, truncate, max_bytes, sr, (kind,))
+        except MediaError as exc:
+            raise MediaError(f"{str(exc).rstrip('.')} (the {kind} file {path.name} of the pair).") from exc
+        has = parts[kind].has_video if kind == "video" else parts[kind].has_audio
+        if not has:
+            raise MediaError(f"The {kind} file {path.name} of the pair has no {kind} track.")
+    video, audio = parts["video"], parts["audio"]
+    gap = audio.duration - video.duration
+    if abs(gap) > tolerance:
+        raise MediaError(f"The video file {pair.video.name} lasts {video.duration:.2f} s and the audio file "
+                         f"{pair.audio.name} {audio.duration:.2f} s: more than {tolerance:g} s apart, so they are "
+                         "not one recording.")
+    meta_v, meta_a = video.metadata, audio.metadata
+    metadata = {**meta_v, **{k: meta_a.get(k) for k in ("audio_codec", "sample_rate", "channels", "downmix",
+                                                         "audio_stream", "other_audio_streams")},
+                "container": f"{meta_v.get('container')} + {meta_a.get('container')}", "audio_offset": 0.0,
+                "video_source": str(pair.video), "audio_source": str(pair.audio),
+                "audio_duration": round(audio.duration, 4), "video_duration": round(video.duration, 4), "video_file_audio": bool(meta_v.get("has_audio_track"))}
+    metadata.pop("has_audio_track", None)
+    samples = fit_length(audio.audio, int(round(video.duration * sr)))
+    return video.replace(audio=samples, sr=sr, metadata=metadata)
 
 
 def _open_source(source: Source, max_bytes: int | None) -> io.BytesIO | str:
@@ -138,11 +186,18 @@ def choose_stream(streams):
     return chosen, max(0, len(usable) - 1), len(pictures)
 
 
-def _decode_container(container, max_side, max_duration, truncate, sr) -> Clip:
+def _decode_container(container, max_side, max_duration, truncate, sr, kinds=("video", "audio")) -> Clip:
     video_stream, other_video, pictures = choose_stream(container.streams.video)
     audio_stream, other_audio, _ = choose_stream(container.streams.audio)
+    left_out = {}
+    if "audio" not in kinds:  # the video file of a pair: its own sound track is not used
+        left_out["has_audio_track"] = audio_stream is not None
+        audio_stream = None
+    if "video" not in kinds:  # the audio file of a pair
+        video_stream = None
     if video_stream is None and audio_stream is None:
-        raise MediaError("The file has neither an audio nor a video track.")
+        raise MediaError("The file has neither an audio nor a video track." if len(kinds) == 2 else
+                         f"The file has no {kinds[0]} track.")
     for stream in (video_stream, audio_stream):
         if stream is not None and stream.codec_context is None:
             raise MediaError(f"The {stream.type} codec of this file is not supported.")
@@ -185,7 +240,7 @@ def _decode_container(container, max_side, max_duration, truncate, sr) -> Clip:
     if samples.size:
         samples = fit_length(samples, int(round(duration * sr)))
 
-    metadata = {"container": container.format.name, "duration": declared}
+    metadata = {"container": container.format.name, "duration": declared, **left_out}
     if video_stream is not None:
         metadata.update(_video_metadata(video_stream, video, fps), video_stream=video_stream.index,
                         other_video_streams=other_video)
@@ -205,6 +260,14 @@ def decoding_notes(metadata: dict) -> list[str]:
     the streams used when there was a choice, cover art left out, rotation, variable frame rate,
     an audio offset kept in sync, a downmix that kept one channel. Empty for a plain file."""
     notes = []
+    if metadata.get("audio_source"):
+        video, audio = Path(metadata["video_source"]).name, Path(metadata["audio_source"]).name
+        gap = metadata["audio_duration"] - metadata["video_duration"]
+        notes.append(f"The picture comes from {video} and the sound from {audio}, both from their own start"
+                     + (f"; the sound, {abs(gap):.2f} s {'longer' if gap > 0 else 'shorter'}, was "
+                        f"{'cut' if gap > 0 else 'padded with silence'} to the picture's length" if abs(gap) >= 0.01
+                        else "") + "."
+                     + (f" The sound track inside {video} is not used." if metadata.get("video_file_audio") else ""))
     others = {kind: metadata.get(f"other_{kind}_streams", 0) for kind in ("video", "audio")}
     if any(others.values()):
         used = [f"{kind} stream {metadata[f'{kind}_stream']}" for kind in ("video", "audio")
