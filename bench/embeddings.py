@@ -55,7 +55,7 @@ def main() -> None:
     started = time.perf_counter()
     for h in heads:
         emb.separation(xs[h], labels)
-    print(f"separation (silhouette + 5-NN) x 3 heads: {time.perf_counter() - started:.2f} s")
+    print(f"separation (silhouette + leave-one-out k-NN) x 3 heads: {time.perf_counter() - started:.2f} s")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     clean = extract(predictor, samples)                               # EmbeddingSet
     broken = extract(predictor, samples, corruption=("gaussian_blur", 3))
     xy = project(clean.embeddings["fused"], "umap", seed=0)           # (N, 2)
-    scores = separation(clean.embeddings["fused"], clean.labels)      # silhouette, k-NN accuracy
+    scores = separation(clean.embeddings["fused"], clean.labels)      # leave-one-out k-NN accuracy, silhouette
 
 A corrupted set uses :func:`core.corruptions.apply_many` with the same seed as the Corruption
 Lab, so a point opened there shows exactly the clip that was embedded. Separation is measured in
@@ -28,7 +28,8 @@ from core.inference import HEADS, Predictor, clip_batches, default_workers
 METHODS = ("umap", "tsne", "pca")
 METHOD_LABELS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 CLEAN = "clean"
-KNN_K = 5
+KNN_K = 5  # the most neighbours the separation counts (fewer for small classes)
+MIN_CLASS_SIZE = 5  # below this many clips in a class, the separation scores are rough (a warning says so)
 DUPLICATE_TOL = 1e-5  # rows equal within this share of the data's scale are one point (float32 noise is ~1e-7)
 Progress = Callable[[int, int], None]
 
@@ -39,7 +40,7 @@ class EmbeddingSet:
 
     Attributes
     ----------
-    paths, labels : tuple of str, one per clip
+    paths, labels : tuple of str, one per clip (a pair of files as ``"video + audio"``, :func:`core.media.as_source`)
     classes : tuple of str, the model's class order
     condition : ``"clean"`` or ``"gaussian_blur:3"``
     embeddings : head -> float32 (N, E) (the fused one may be wider, e.g. concat's 2E)
@@ -101,7 +102,7 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     parts: list = []
     kept: list[Sample] = []
     skipped: list[Unreadable] = []
-    for batch in clip_batches([s.path for s in samples], steps=steps, seed=seed, batch_size=batch_size,
+    for batch in clip_batches([s.source for s in samples], steps=steps, seed=seed, batch_size=batch_size,
                               workers=default_workers(predictor.model)):
         clips = []
         for item, sample in zip(batch, samples[len(kept) + len(skipped):]):
@@ -118,7 +119,7 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
                          f"{skipped[0].reason}" if skipped else "There are no clips to embed.")
     native = all(k in parts[0].embeddings for k in HEADS)
     return EmbeddingSet(
-        paths=tuple(str(s.path) for s in kept), labels=tuple(s.label for s in kept),
+        paths=tuple(str(s.source) for s in kept), labels=tuple(s.label for s in kept),
         classes=tuple(predictor.classes), condition=CLEAN if not steps else f"{steps[0][0]}:{int(steps[0][1])}",
         embeddings={k: (np.stack([p.embeddings[k] for p in parts]) if native else
                         np.log(np.clip(np.stack([p.probs[k] for p in parts]), 1e-12, None))).astype(np.float32)
@@ -229,36 +230,69 @@ def project_pair(clean: np.ndarray, corrupted: np.ndarray, method: str, *, seed:
     return xy[: len(clean)], xy[len(clean):]
 
 
-def separation(x: np.ndarray, labels: Sequence[str], *, k: int = KNN_K) -> dict[str, float]:
-    """How well classes separate in an embedding space: silhouette (-1..1) and leave-one-out k-NN accuracy.
+def separation(x: np.ndarray, labels: Sequence[str], *, k: int = KNN_K) -> dict:
+    """How well classes separate in an embedding space: leave-one-out k-NN accuracy and silhouette.
 
-    Euclidean distances; the k-NN vote breaks ties by the nearest neighbour. NaN where undefined
-    (fewer than two classes, or a class count the silhouette cannot take).
+    The k-NN vote of a clip counts its ``k`` nearest *other* clips (leave-one-out, Euclidean; a tie goes to
+    the class of the nearest tied neighbour). ``k`` is capped below the smallest class: a clip of a class
+    of ``m`` clips has only ``m - 1`` neighbours of its own class, so a vote over more than that counts other
+    classes even when every class is a perfectly separate cluster (5-NN on 3 clips per class scores about
+    half for seven such clusters). With the cap, perfectly separate clusters score 100 %.
+
+    Parameters
+    ----------
+    x : (N, E) float
+    labels : N class names
+    k : int
+        The most neighbours to count (default :data:`KNN_K`); the one used is ``min(k, smallest class - 1)``.
+
+    Returns
+    -------
+    dict
+        ``knn_accuracy`` (0..1), ``silhouette`` (-1..1, scikit-learn's ``silhouette_score``), ``k`` (the
+        neighbours counted, 0 when none could be), ``smallest_class`` (clips in the smallest class),
+        ``measure`` (e.g. "leave-one-out 2-NN accuracy"), and ``warning``: None, or a sentence when classes
+        are too small to measure (a class of one clip: no k-NN accuracy) or to measure precisely (fewer than
+        :data:`MIN_CLASS_SIZE` clips). NaN scores where undefined (fewer than two classes; the silhouette
+        also needs fewer classes than clips).
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(labels)
-    n, n_classes = len(y), len(set(y.tolist()))
-    out = {"silhouette": float("nan"), "knn_accuracy": float("nan")}
-    if n < 3 or n_classes < 2:
+    n = len(y)
+    names, sizes = np.unique(y, return_counts=True)
+    smallest = int(sizes.min()) if n else 0
+    k = max(0, min(int(k), smallest - 1))
+    out = {"silhouette": float("nan"), "knn_accuracy": float("nan"), "k": k, "smallest_class": smallest,
+           "measure": f"leave-one-out {k}-NN accuracy", "warning": None}
+    if n < 3 or len(names) < 2:
         return out
-    if n_classes < n:
+    if len(names) < n:
         from sklearn.metrics import silhouette_score
 
         out["silhouette"] = float(silhouette_score(x, y))
-    sq = (x * x).sum(axis=1)
-    d = sq[:, None] + sq[None, :] - 2 * x @ x.T  # (N, N) squared distances
-    np.fill_diagonal(d, np.inf)
-    k = min(k, n - 1)
-    order = np.argsort(d, axis=1, kind="stable")[:, :k]  # (N, k) nearest first
+    small = names[sizes == smallest]
+    which = f"{', '.join(map(str, small[:3]))}{' …' if len(small) > 3 else ''}"
+    if k == 0:
+        out["warning"] = (f"A class with a single clip ({which}) has no other clip to be near, so the k-NN "
+                          f"accuracy cannot be measured; add clips (the silhouette is shown alone).")
+        return out
+    if smallest < MIN_CLASS_SIZE:
+        out["warning"] = (f"The smallest class has {smallest} clips ({which}), so the k-NN vote counts only {k} "
+                          f"neighbour{'s' if k != 1 else ''} and one clip moves the accuracy by "
+                          f"{100 / n:.1f} points: a rough measure; use more clips per class for a precise one.")
+    from sklearn.neighbors import NearestNeighbors
+
+    # kneighbors() without a query leaves each point out of its own neighbours: leave-one-out by construction
+    neighbours = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(return_distance=False)  # (N, k) nearest first
     right = 0
-    for i, neighbours in enumerate(order):
-        votes = y[neighbours]
-        names, counts = np.unique(votes, return_counts=True)
-        tied = set(names[counts == counts.max()].tolist())
+    for i, row in enumerate(neighbours):
+        votes = y[row]
+        voted, counts = np.unique(votes, return_counts=True)
+        tied = set(voted[counts == counts.max()].tolist())
         right += next(v for v in votes if v in tied) == y[i]  # the nearest among the tied classes
     out["knn_accuracy"] = right / n
     return out
 
 
-__all__ = ["EmbeddingSet", "METHODS", "METHOD_LABELS", "KNN_K", "DUPLICATE_TOL", "extract", "select", "duplicates",
+__all__ = ["EmbeddingSet", "METHODS", "METHOD_LABELS", "KNN_K", "MIN_CLASS_SIZE", "DUPLICATE_TOL", "extract", "select", "duplicates",
            "project", "project_pair", "separation"]

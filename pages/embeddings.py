@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from core import corruptions
-from core.embeddings import CLEAN, KNN_K, METHOD_LABELS, METHODS
+from core.embeddings import CLEAN, METHOD_LABELS, METHODS
 from core.figures import COLOUR_BY, HEAD_TITLES, HEADS, condition_title, embedding_panels
 from ui import embeddings, session
 from ui.data import current_dataset
@@ -53,9 +53,13 @@ broken = condition_title(f"{name}:{severity}") if corruption else None
 if not loaded.model.has_embeddings:
     st.info(f"{info.name} exposes no embeddings: each head's log class probabilities stand in for them"
             + (f" ({' and '.join(info.ablated)} by ablation)." if info.ablated else "."))
+measured = scores[(HEADS[0], CLEAN)]  # the same clips and labels in every panel: one k, one warning
+k = measured["k"]
 st.caption(f"{(table['condition'] == CLEAN).sum()} clips · model {info.name} · "
-           f"separation in the embedding space itself: {KNN_K}-NN accuracy (leave-one-out) and silhouette"
-           + (f" · clean → {broken}" if broken else ""))
+           f"separation in the embedding space itself: {measured['measure']} (k below the smallest class, "
+           f"{measured['smallest_class']} clips) and silhouette" + (f" · clean → {broken}" if broken else ""))
+if measured["warning"]:
+    st.warning(measured["warning"])
 for note in embeddings.notes(info, None if split == "all" else split, limit, corruption, seed):
     st.caption(note)
 
@@ -75,11 +79,13 @@ for column, head in zip(st.columns(3), HEADS):
         knn_b, sil_b = score_text(head, f"{name}:{severity}")
         clean_v, broken_v = (scores[(head, c)]["knn_accuracy"] for c in (CLEAN, f"{name}:{severity}"))
         delta = f"{100 * (broken_v - clean_v):+.0f} points under {broken}" if not math.isnan(clean_v) else None
-        titles[head] = f"{HEAD_TITLES[head]} · {KNN_K}-NN {knn} → {knn_b} · silhouette {sil} → {sil_b}"
+        titles[head] = f"{HEAD_TITLES[head]} · {k}-NN {knn} → {knn_b} · silhouette {sil} → {sil_b}"
     else:
-        titles[head] = f"{HEAD_TITLES[head]} · {KNN_K}-NN {knn} · silhouette {sil}"
-    column.metric(f"{HEAD_TITLES[head]}: classes separate ({KNN_K}-NN accuracy)", knn, delta=delta,
-                  help=f"Silhouette {sil} (-1 to 1, higher is better separated).")
+        titles[head] = f"{HEAD_TITLES[head]} · {k}-NN {knn} · silhouette {sil}"
+    column.metric(f"{HEAD_TITLES[head]}: classes separate ({k}-NN accuracy)", knn, delta=delta,
+                  help=f"{measured['measure'][0].upper() + measured['measure'][1:]}: each clip's class by a vote of "
+                       f"its {k} nearest other clips in the {HEAD_TITLES[head].lower()} embedding space. Silhouette "
+                       f"{sil} (-1 to 1, higher is better separated).")
 
 n = int((table["condition"] == CLEAN).sum())
 links = [(i, n + i) for i in range(n)] if corruption is not None else []

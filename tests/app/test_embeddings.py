@@ -14,6 +14,12 @@ def test_embeddings_page_shows_three_maps_with_scores(checkpoint):
     assert [m.label.split(":")[0] for m in at.metric] == ["Audio only", "Video only", "Fused"]
     assert all(m.value.endswith("%") or m.value == "n/a" for m in at.metric)
     assert any("21 clips" in c.value for c in at.caption)
+    # 3 clips per class: k is capped at 2 (a 5-NN vote would count 3 clips of other classes), and a warning
+    # says the measure is rough
+    assert all("(2-NN accuracy)" in m.label for m in at.metric)
+    assert any("leave-one-out 2-NN accuracy (k below the smallest class, 3 clips) and silhouette" in c.value
+               for c in at.caption)
+    assert [w.value for w in at.warning if w.value.startswith("The smallest class has 3 clips")]
 
 
 def test_a_corruption_moves_the_clips_and_a_chosen_point_opens_its_clip(checkpoint, sample_clip):

@@ -35,14 +35,40 @@ def test_separation_of_shuffled_labels_is_near_chance():
 
 
 def test_separation_knn_by_hand_and_undefined_cases():
-    # points on a line: 0, 1, 2 are 'a', 10, 11 'b', 12 'a' (an outlier among b's neighbours)
-    x = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
-    y = ["a", "a", "a", "b", "b", "a"]
-    assert emb.separation(x, y, k=1)["knn_accuracy"] == pytest.approx(5 / 6)  # only 12 (nearest 11, a 'b') is wrong
-    # k=3: 0, 1, 2 vote a,a,b (right); 10 and 11 vote b,a,a (wrong); 12 votes b,b,a (wrong)
-    assert emb.separation(x, y, k=3)["knn_accuracy"] == pytest.approx(3 / 6)
-    assert np.isnan(emb.separation(x, ["a"] * 6)["knn_accuracy"])  # one class: nothing to separate
+    # points on a line: a at 0, 1, 2 and 12.5 (an outlier among the b's); b at 10, 11, 12, 13
+    x = np.array([[0.0], [1.0], [2.0], [12.5], [10.0], [11.0], [12.0], [13.0]])
+    y = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    # k=1: 12.5 (nearest 12 or 13), 12 (nearest 12.5) and 13 (nearest 12.5) are wrong
+    assert emb.separation(x, y, k=1)["knn_accuracy"] == pytest.approx(5 / 8)
+    # k=3: only 12.5 is wrong (12, 13, 11: all b); 12 votes a, b, b and 13 votes a, b, b (right)
+    s = emb.separation(x, y, k=3)
+    assert s["knn_accuracy"] == pytest.approx(7 / 8) and s["k"] == 3 and s["measure"] == "leave-one-out 3-NN accuracy"
+    assert s["smallest_class"] == 4 and "smallest class has 4 clips" in s["warning"]
+    assert np.isnan(emb.separation(x, ["a"] * 8)["knn_accuracy"])  # one class: nothing to separate
     assert np.isnan(emb.separation(x[:2], y[:2])["silhouette"])
+
+
+def test_k_stays_below_the_smallest_class_so_separate_clusters_score_100_percent():
+    """Seven perfectly separate clusters of 3 clips: 5-NN would count 2 clips of the class and 3 of others
+    (the issue's 52 %); k is capped at 3 - 1 = 2, and the warning says the classes are small."""
+    x, y = _clusters(n_per=3, k=7, spread=0.01)
+    s = emb.separation(x, y)
+    assert s["k"] == 2 and s["knn_accuracy"] == 1.0 and s["silhouette"] > 0.95
+    assert s["measure"] == "leave-one-out 2-NN accuracy"
+    assert s["warning"].startswith("The smallest class has 3 clips") and "one clip moves the accuracy by 4.8 points" \
+        in s["warning"]
+    uncapped = emb.separation(x, y, k=5)
+    assert uncapped["k"] == 2  # the requested 5 is capped as well
+    big = emb.separation(*_clusters(n_per=6, k=7, spread=0.01))
+    assert big["k"] == 5 and big["warning"] is None and big["knn_accuracy"] == 1.0
+
+
+def test_a_class_of_one_clip_has_no_knn_accuracy_and_a_warning_saying_why():
+    x, y = _clusters(n_per=4, k=3)
+    y = ["lonely", *y[1:]]
+    s = emb.separation(x, y)
+    assert s["k"] == 0 and np.isnan(s["knn_accuracy"]) and not np.isnan(s["silhouette"])
+    assert s["warning"].startswith("A class with a single clip (lonely)")
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne", "umap"])  # umap's first call compiles (~20 s)
