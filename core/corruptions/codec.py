@@ -1,0 +1,482 @@
+"""Kinetics-C's codec and transmission corruptions: the clip encoded with FFmpeg's encoders (PyAV), damaged, decoded.
+
+Source: Mini Kinetics-C (Yi et al., "Benchmarking the robustness of spatial-temporal models against
+corruptions", NeurIPS 2021 Datasets and Benchmarks), github.com/Newbeeyoung/Video-Corruption-Robustness:
+``create_mini_ssv2_c.py`` (``bit_error``, ``h264_crf``, ``h265_crf``; imported by
+``create_mini_kinetics_c.py``), ``create_mini_kinetics_c.py`` (``frame_rate``) and its submodule
+github.com/Newbeeyoung/packet-loss-simulation (``packet_loss``). The reference runs the ``ffmpeg`` CLI on
+the source files; here the same operations run on the clip in memory:
+
+==============  =================================================  ==================================================
+name            reference (severity parameter)                     here
+==============  =================================================  ==================================================
+``h264_crf``    ``ffmpeg -vcodec libx264 -crf C`` (23 30 37 44 51)  libx264 at CRF C, preset medium
+``h265_crf``    ``ffmpeg -vcodec libx265 -crf C`` (27 33 39 45 51)  libx265 at CRF C, preset medium
+``bit_error``   ``ffmpeg -c copy -bsf noise=C`` on the source file  the clip as H.264 (libx264 defaults) in MP4; each
+                (100000 50000 30000 20000 10000)                    byte of its packets replaced with probability 1/C,
+                                                                    as FFmpeg's ``noise`` filter does (:func:`noise_bytes`)
+``packet_loss`` H.264 (``ffmpeg -f h264``) streamed over UDP          the clip as H.264 (libx264 defaults); each access unit
+                through a Mininet link losing C % of its packets    in 1,472-byte UDP payloads (FFmpeg's ``pkt_size``),
+                (1 2 3 4 6)                                          each lost with probability C % (:func:`lose_datagrams`)
+``frame_rate``  ``ffmpeg -vcodec libx265 -fps C`` (20 16 12 9 6)    C frames a second (as ``frame_drop``) in libx265 at its
+                                                                    default CRF 28, each held until the next
+==============  =================================================  ==================================================
+
+Where this differs from the reference, and why:
+
+- ``frame_rate``: ``-fps`` is not an ``ffmpeg`` option (``ffmpeg`` 5.1 stops with "Unrecognized option
+  'fps'"), so the command as published writes nothing; the paper's description, the conversion to C
+  frames a second (``-r C``), is what is done. C is in frames a second, for Kinetics' 30 fps sources:
+  a clip at or below C fps keeps every frame (only the libx265 encode remains), so on a 16 fps clip
+  severities 1 (20 fps) and 2 (16 fps) are the same.
+- ``bit_error``: the reference damages the source file's own stream (``-c copy``); a clip here is
+  decoded frames, so it is first encoded as H.264 at FFmpeg's libx264 defaults (CRF 23, preset
+  medium) in MP4 (length-prefixed NAL units: a hit on a length field loses the rest of the packet,
+  as in an MP4 file). ``noise`` replaces bytes (with the low byte of its counter, so multiples of
+  ``gcd(C, 256)``), it does not flip single bits; the same is done here, drawn from ``rng``
+  instead of ``noise``'s content-driven counter (:func:`noise_bytes`).
+- ``packet_loss``: the reference converts the source to H.264 and the sender re-encodes it (both at
+  libx264's defaults); here it is encoded once. FFmpeg's UDP output sends each encoded packet in
+  payloads of at most 1,472 bytes; Mininet's link (netem) loses each with probability C %. The
+  receiver here keeps each access unit's surviving payloads together, with its timestamp (as an RTP
+  receiver would), rather than re-parsing a byte stream.
+
+Common to all five:
+
+- Frames are converted to 4:2:0 YUV with BT.601 limited-range coefficients (FFmpeg's default for
+  untagged video), in numpy over the whole clip (swscale through PyAV costs ~2 ms a frame here), and
+  back with bilinear chroma upsampling. Odd sides are edge-padded to even (4:2:0 needs them; the
+  reference crops the odd row instead), and libx265's pictures to at least 72 px a side (libx265
+  4.2 misbehaves on smaller ones: see ``_padded``); the padding is cropped off after decoding, so
+  the shape is kept.
+- The encoders run at FFmpeg's defaults as the reference's commands leave them (preset medium), on
+  one thread (libx265: ``pools=none:frame-threads=1``), so a clip gives the same bitstream on every
+  machine: an encoder's output depends on its thread count, which FFmpeg otherwise takes from the
+  number of cores.
+- Decoding uses FFmpeg's ``h264`` / ``hevc`` decoders with their default error concealment, one thread.
+  A frame the decoder gives no picture for is shown as a player shows it: the last picture decoded
+  is held, black before the first. The output has as many frames as the input.
+"""
+from __future__ import annotations
+
+import io
+import math
+from fractions import Fraction
+from typing import Sequence
+
+import av
+import numpy as np
+
+from .video import check_frames
+
+UDP_PAYLOAD_BYTES = 1472  # FFmpeg's udp protocol: default pkt_size, the largest datagram payload it sends
+PRESET = "medium"         # x264's and x265's default preset, which the reference's ffmpeg commands use
+X264_DEFAULT_CRF = 23
+X265_DEFAULT_CRF = 28
+X265_PARAMS = "log-level=none:pools=none:frame-threads=1"  # quiet; no thread pool, one frame thread: deterministic
+_DECODER = {"libx264": "h264", "libx265": "hevc"}
+_MIN_SIDE = {"libx264": 2, "libx265": 72}  # see _padded
+
+# BT.601 limited range (FFmpeg's default matrix for untagged 4:2:0 video)
+_RGB_TO_YUV = np.array([[0.256788, 0.504129, 0.097906],
+                        [-0.148223, -0.290993, 0.439216],
+                        [0.439216, -0.367788, -0.071427]], np.float32)
+_YUV_OFFSET = np.array([16.0, 128.0, 128.0], np.float32)
+_YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV.astype(np.float64)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- the corruptions
+
+
+def h264_crf(frames: np.ndarray, *, crf: int, fps: float, rng: np.random.Generator,
+             preset: str = PRESET) -> np.ndarray:
+    """The clip encoded as H.264 (libx264) at constant rate factor ``crf`` (0-51, higher is coarser), decoded.
+
+    Parameters
+    ----------
+    frames : np.ndarray
+        uint8 ``(T, H, W, 3)`` RGB, any size.
+    crf : int
+        x264's constant rate factor; Kinetics-C's table is 23, 30, 37, 44, 51.
+    fps : float
+        The clip's frame rate (the stream's time base).
+    rng : np.random.Generator
+        Unused: the encode is deterministic.
+    preset : str
+        x264 preset; FFmpeg's default ``medium``, as in the reference.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(T, H, W, 3)``.
+    """
+    check_frames(frames)
+    packets, _ = _encode(frames, "libx264", fps, {"crf": str(crf), "preset": preset})
+    return _decode(packets, frames.shape, "libx264")
+
+
+def h265_crf(frames: np.ndarray, *, crf: int, fps: float, rng: np.random.Generator,
+             preset: str = PRESET) -> np.ndarray:
+    """The clip encoded as H.265/HEVC (libx265) at constant rate factor ``crf`` (0-51), decoded.
+
+    Kinetics-C's table is 27, 33, 39, 45, 51. Shapes and arguments as :func:`h264_crf`; libx265 runs
+    with :data:`X265_PARAMS` (one thread, no thread pool) so the bitstream does not depend on the machine.
+    """
+    check_frames(frames)
+    packets, _ = _encode(frames, "libx265", fps, {"crf": str(crf), "preset": preset, "x265-params": X265_PARAMS})
+    return _decode(packets, frames.shape, "libx265")
+
+
+def bit_error(frames: np.ndarray, *, amount: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Bit errors in a stored or transmitted H.264 file: one byte in ``amount`` of its packets replaced.
+
+    The clip is encoded at libx264's defaults (CRF 23, preset medium) into an MP4 in memory, each
+    demuxed packet goes through :func:`noise_bytes` (FFmpeg's ``noise`` bitstream filter with
+    ``amount``; Kinetics-C: 100000, 50000, 30000, 20000, 10000) and the damaged packets are decoded.
+
+    Parameters
+    ----------
+    frames : np.ndarray
+        uint8 ``(T, H, W, 3)`` RGB, any size.
+    amount : int
+        Bytes per replaced byte, on average (FFmpeg ``noise``'s ``amount``), >= 1.
+    fps : float
+        The clip's frame rate.
+    rng : np.random.Generator
+        Draws which bytes are replaced and by what.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(T, H, W, 3)``; undecodable frames hold the last decoded one (black before the first).
+
+    Raises
+    ------
+    ValueError
+        ``amount`` below 1.
+    """
+    check_frames(frames)
+    packets, extradata = _encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET},
+                                 container="mp4")
+    damaged = noise_bytes([data for data, _, _ in packets], amount=amount, rng=rng)
+    packets = [(data, pts, dts) for data, (_, pts, dts) in zip(damaged, packets)]
+    return _decode(packets, frames.shape, "libx264", extradata=extradata)
+
+
+def packet_loss(frames: np.ndarray, *, loss_percent: float, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Streaming over a lossy network: the clip's H.264 stream sent in UDP datagrams, ``loss_percent`` % lost.
+
+    The clip is encoded at libx264's defaults (CRF 23, preset medium) as a raw H.264 stream (parameter
+    sets in band, as ``ffmpeg -f h264``); each encoded packet is cut into :data:`UDP_PAYLOAD_BYTES`
+    datagrams and each is lost independently (:func:`lose_datagrams`; Kinetics-C: 1, 2, 3, 4, 6 %);
+    what arrives of each access unit is decoded. A lost first datagram loses the parameter sets, and
+    with them every frame up to the next keyframe (x264's default: every 250 frames).
+
+    Parameters
+    ----------
+    frames : np.ndarray
+        uint8 ``(T, H, W, 3)`` RGB, any size.
+    loss_percent : float
+        Probability, in percent (0-100), that a datagram is lost.
+    fps : float
+        The clip's frame rate.
+    rng : np.random.Generator
+        Draws which datagrams are lost.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(T, H, W, 3)``; undecodable frames hold the last decoded one (black before the first).
+    """
+    check_frames(frames)
+    packets, _ = _encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET})
+    arrived, _ = lose_datagrams([data for data, _, _ in packets], loss_percent=loss_percent, rng=rng)
+    kept = [(data, pts, dts) for data, (_, pts, dts) in zip(arrived, packets) if data]
+    return _decode(kept, frames.shape, "libx264")
+
+
+def frame_rate(frames: np.ndarray, *, target_fps: float, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Frame-rate conversion: the clip at ``target_fps`` frames a second in H.265 (libx265 defaults), as shown.
+
+    Frames are due at times ``k / target_fps``; each is the first frame at or after its time (the rule
+    of ``frame_drop``), the ``ceil(T * target_fps / fps)`` of them are encoded at ``target_fps`` by
+    libx265 at its default CRF 28, decoded, and each is held until the next is due. At or above the
+    clip's own rate every frame is kept (and encoded). Kinetics-C: 20, 16, 12, 9, 6 fps.
+
+    Parameters
+    ----------
+    frames : np.ndarray
+        uint8 ``(T, H, W, 3)`` RGB, any size.
+    target_fps : float
+        Frames a second after conversion, > 0.
+    fps : float
+        The clip's frame rate.
+    rng : np.random.Generator
+        Unused: the conversion is deterministic.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 ``(T, H, W, 3)`` with ``ceil(T * target_fps / fps)`` distinct frames (``T`` when
+        ``target_fps >= fps``).
+
+    Raises
+    ------
+    ValueError
+        ``target_fps`` not above 0.
+    """
+    check_frames(frames)
+    if not target_fps > 0:
+        raise ValueError(f"target_fps must be above 0 frames a second; got {target_fps!r}.")
+    shown = held_frames(frames.shape[0], fps=fps, target_fps=target_fps)
+    kept = np.unique(shown)                          # the frames delivered, in order
+    rate = target_fps if 0 < target_fps < fps else (fps if fps > 0 else target_fps)
+    options = {"crf": str(X265_DEFAULT_CRF), "preset": PRESET, "x265-params": X265_PARAMS}
+    packets, _ = _encode(frames[kept], "libx265", rate, options)
+    decoded = _decode(packets, (kept.size,) + frames.shape[1:], "libx265")
+    return decoded[np.searchsorted(kept, shown)]
+
+
+# --------------------------------------------------------------------------- the damage, on their own
+
+
+def held_frames(t: int, *, fps: float, target_fps: float) -> np.ndarray:
+    """Index of the frame shown at each of ``t`` frames when only ``target_fps`` frames a second are delivered.
+
+    Deliveries are due at ``k / target_fps`` s; each is the first frame at or after its time
+    (``frame_drop``'s rule). ``int`` array of shape ``(t,)``; ``arange(t)`` when ``target_fps >= fps``.
+    """
+    if fps <= 0 or target_fps >= fps:
+        return np.arange(t)
+    # the small tolerances keep whole-number ratios exact (30 fps -> 6: frames 0, 0, 0, 0, 0, 5, ...)
+    due = np.floor(np.arange(t) * (target_fps / fps) + 1e-9)
+    return np.ceil(due * (fps / target_fps) - 1e-9).astype(int)
+
+
+def noise_bytes(payloads: Sequence[bytes], *, amount: int, rng: np.random.Generator) -> list[bytes]:
+    """``payloads`` with each byte replaced with probability ``1 / amount``, as FFmpeg's ``noise`` filter.
+
+    FFmpeg's ``noise`` bitstream filter (``libavcodec/bsf/noise.c``) adds each byte plus one to an
+    unsigned counter and, when the counter is a multiple of ``amount``, replaces the byte with the
+    counter's low byte: one byte in ``amount`` on average, replaced by a multiple of
+    ``gcd(amount, 256)``. Here the hits are drawn from ``rng`` (each byte independently) and the new
+    value uniformly among those multiples (it may equal the old one, as in ``noise``).
+
+    Parameters
+    ----------
+    payloads : sequence of bytes
+        Packet payloads, in stream order.
+    amount : int
+        Bytes per replaced byte, on average, >= 1.
+    rng : np.random.Generator
+        Draws the hits and their values.
+
+    Returns
+    -------
+    list of bytes
+        The damaged payloads, same lengths.
+
+    Raises
+    ------
+    ValueError
+        ``amount`` below 1.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, np.integer)) or amount < 1:
+        raise ValueError(f"amount must be a whole number of bytes >= 1; got {amount!r}.")
+    sizes = [len(p) for p in payloads]
+    data = np.frombuffer(b"".join(payloads), np.uint8).copy()
+    hits = np.flatnonzero(rng.random(data.size) < 1.0 / amount)
+    step = math.gcd(int(amount), 256)
+    data[hits] = rng.integers(0, 256 // step, hits.size) * step
+    return [chunk.tobytes() for chunk in np.split(data, np.cumsum(sizes)[:-1])]
+
+
+def lose_datagrams(payloads: Sequence[bytes], *, loss_percent: float, rng: np.random.Generator,
+                   datagram_bytes: int = UDP_PAYLOAD_BYTES) -> tuple[list[bytes], np.ndarray]:
+    """What arrives of each packet sent over UDP when each datagram is lost with probability ``loss_percent`` %.
+
+    Each payload is sent as ``ceil(len / datagram_bytes)`` datagrams (FFmpeg's udp output flushes
+    after every packet, so no datagram spans two); the survivors of each are joined in order.
+
+    Parameters
+    ----------
+    payloads : sequence of bytes
+        Packet payloads, in sending order.
+    loss_percent : float
+        Loss probability per datagram, in percent (0-100).
+    rng : np.random.Generator
+        One uniform draw per datagram, in sending order (so at a higher ``loss_percent`` with the same
+        seed the same datagrams and more are lost).
+    datagram_bytes : int
+        Largest datagram payload, in bytes.
+
+    Returns
+    -------
+    arrived : list of bytes
+        Per payload, its surviving bytes (``b""`` when all its datagrams were lost).
+    lost : np.ndarray
+        bool ``(n_datagrams,)``: which datagrams were lost, in sending order.
+
+    Raises
+    ------
+    ValueError
+        ``loss_percent`` outside 0-100, or ``datagram_bytes`` below 1.
+    """
+    if not 0 <= loss_percent <= 100:
+        raise ValueError(f"loss_percent must be between 0 and 100; got {loss_percent!r}.")
+    if datagram_bytes < 1:
+        raise ValueError(f"datagram_bytes must be at least 1; got {datagram_bytes!r}.")
+    counts = [max(1, -(-len(p) // datagram_bytes)) for p in payloads]
+    lost = rng.random(sum(counts)) < loss_percent / 100.0
+    arrived, start = [], 0
+    for payload, n in zip(payloads, counts):
+        gone = lost[start : start + n]
+        arrived.append(b"".join(payload[i * datagram_bytes : (i + 1) * datagram_bytes]
+                                for i in range(n) if not gone[i]))
+        start += n
+    return arrived, lost
+
+
+# --------------------------------------------------------------------------- encode and decode
+
+
+def _padded(frames: np.ndarray, codec: str) -> np.ndarray:
+    """Edge-pad to even sides of at least the codec's minimum (4:2:0 needs even sides).
+
+    libx265 4.2 (in PyAV 18's wheel) refuses pictures under 16 px a side, and on pictures with a side
+    of 64 px or less it gives run-to-run different bitstreams in one process (seen at 64x64, 64x96,
+    128x64) or corrupts the heap (40x40, 48x48); from 66 px on (tested up to 270) it is deterministic.
+    So its pictures are padded to at least 72 px a side; the padding is cropped off after decoding.
+    """
+    t, h, w, _ = frames.shape
+    low = _MIN_SIDE[codec]
+    ph, pw = max(low, h + h % 2) - h, max(low, w + w % 2) - w
+    return np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else frames
+
+
+def _to_yuv420p(frames: np.ndarray) -> np.ndarray:
+    """RGB uint8 ``(T, H, W, 3)`` (even H, W) -> yuv420p uint8 ``(T, H * 3 // 2, W)`` as PyAV lays it out."""
+    t, h, w, _ = frames.shape
+    rgb = [frames[..., c].astype(np.float32) for c in range(3)]                        # 3 x (T, H, W)
+    # the matrix is linear, so chroma of the 2x2 mean is the 2x2 mean of chroma
+    quarter = [0.25 * (x[:, 0::2, 0::2] + x[:, 1::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 1::2]) for x in rgb]
+    out = np.empty((t, h * w * 3 // 2), np.uint8)
+    ends = np.cumsum([0, h * w, h * w // 4, h * w // 4])
+    for k, source in enumerate((rgb, quarter, quarter)):
+        m = _RGB_TO_YUV[k]
+        plane = m[0] * source[0] + m[1] * source[1] + m[2] * source[2] + (_YUV_OFFSET[k] + 0.5)
+        out[:, ends[k] : ends[k + 1]] = np.clip(plane, 0, 255).reshape(t, -1)  # +0.5 then truncation: rounding
+    return out.reshape(t, h * 3 // 2, w)
+
+
+def _upsample2(c: np.ndarray) -> np.ndarray:
+    """Bilinear 2x upsampling of float32 ``(T, h, w)`` chroma (samples centred between luma samples)."""
+    for axis in (1, 2):
+        n = c.shape[axis]
+        before = np.take(c, np.r_[0, 0 : n - 1], axis)
+        after = np.take(c, np.r_[1:n, n - 1], axis)
+        up = np.empty(c.shape[:axis] + (2 * n,) + c.shape[axis + 1 :], np.float32)
+        even = (slice(None),) * axis + (slice(0, None, 2),)
+        odd = (slice(None),) * axis + (slice(1, None, 2),)
+        up[even] = 0.75 * c + 0.25 * before
+        up[odd] = 0.75 * c + 0.25 * after
+        c = up
+    return c
+
+
+def _to_rgb(planes: np.ndarray) -> np.ndarray:
+    """yuv420p uint8 ``(T, H * 3 // 2, W)`` -> RGB uint8 ``(T, H, W, 3)``."""
+    t, rows, w = planes.shape
+    h = rows * 2 // 3
+    flat = planes.reshape(t, -1)
+    y = flat[:, : h * w].reshape(t, h, w).astype(np.float32) - _YUV_OFFSET[0]
+    u = _upsample2(flat[:, h * w : h * w * 5 // 4].reshape(t, h // 2, w // 2).astype(np.float32) - _YUV_OFFSET[1])
+    v = _upsample2(flat[:, h * w * 5 // 4 :].reshape(t, h // 2, w // 2).astype(np.float32) - _YUV_OFFSET[2])
+    out = np.empty((t, h, w, 3), np.uint8)
+    for k in range(3):
+        m = _YUV_TO_RGB[k]
+        out[..., k] = np.clip(m[0] * y + m[1] * u + m[2] * v + 0.5, 0, 255)  # +0.5 then truncation: rounding
+    return out
+
+
+def _configure(ctx, width: int, height: int, fps: float, options: dict) -> None:
+    rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
+    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+    ctx.time_base, ctx.framerate = 1 / rate, rate
+    ctx.thread_count = 1  # an encoder's output depends on its thread count
+    ctx.options = options
+
+
+def _encode(frames: np.ndarray, codec: str, fps: float, options: dict,
+            container: str | None = None) -> tuple[list[tuple[bytes, int, int]], bytes | None]:
+    """Encode ``frames``: ``[(payload, pts, dts)]`` in decoding order (pts = frame index) and the decoder's extradata.
+
+    ``container="mp4"`` muxes into an MP4 in memory and returns its demuxed packets (length-prefixed
+    NAL units, parameter sets in the extradata); otherwise the encoder's own packets (Annex B,
+    parameter sets in band) and no extradata.
+    """
+    yuv = _to_yuv420p(_padded(frames, codec))                                         # (T, H*3/2, W)
+    height, width = yuv.shape[1] * 2 // 3, yuv.shape[2]
+    pictures = []
+    for i, plane in enumerate(yuv):
+        picture = av.VideoFrame.from_ndarray(plane, format="yuv420p")
+        picture.pts = i
+        pictures.append(picture)
+    if container is None:
+        ctx = av.CodecContext.create(codec, "w")
+        _configure(ctx, width, height, fps, options)
+        encoded = [p for picture in pictures + [None] for p in ctx.encode(picture)]
+        return [(bytes(p), p.pts, p.dts) for p in encoded], None
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001) if fps > 0 else 25)
+        _configure(stream.codec_context, width, height, fps, options)
+        for picture in pictures + [None]:
+            out.mux(stream.encode(picture))
+    buffer.seek(0)
+    with av.open(buffer, "r") as source:
+        stream = source.streams.video[0]
+        frame_time = 1 / (Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25))
+        to_index = stream.time_base / frame_time
+        packets = [(bytes(p), round(p.pts * to_index), round(p.dts * to_index)) for p in source.demux(stream) if p.size]
+        return packets, bytes(stream.codec_context.extradata or b"")
+
+
+def _packet(payload: bytes, pts: int, dts: int) -> av.Packet:
+    packet = av.Packet(payload)
+    packet.pts, packet.dts = pts, dts
+    return packet
+
+
+def _decode(packets: Sequence[tuple[bytes, int, int]], shape: tuple, codec: str,
+            extradata: bytes | None = None) -> np.ndarray:
+    """Decode ``[(payload, pts, dts)]`` into ``shape``'s frames (``(T, H, W, 3)``), as a player shows them.
+
+    Broken packets are skipped (the decoder conceals what it can); a frame index with no decoded
+    picture holds the last one, black before the first; the padding of :func:`_padded` is cropped.
+    """
+    t, h, w, _ = shape
+    ctx = av.CodecContext.create(_DECODER[codec], "r")
+    ctx.thread_count = 1
+    if extradata:
+        ctx.extradata = extradata
+    size = _padded(np.zeros((1, h, w, 3), np.uint8), codec).shape[1:3]
+    pictures: dict[int, np.ndarray] = {}
+    for packet in [_packet(*p) for p in packets] + [None]:  # None: drain the decoder
+        try:
+            decoded = ctx.decode(packet)
+        except av.FFmpegError:  # a packet the decoder cannot use: the player moves on
+            continue
+        for picture in decoded:  # a damaged header can announce another size: not a picture of this clip
+            if picture.pts is not None and 0 <= picture.pts < t and picture.format.name == "yuv420p" \
+                    and (picture.height, picture.width) == size:
+                pictures[picture.pts] = picture.to_ndarray()
+    if not pictures:
+        return np.zeros(shape, np.uint8)
+    order = sorted(pictures)
+    rgb = _to_rgb(np.stack([pictures[i] for i in order]))[:, :h, :w]                  # (n, H, W, 3)
+    # frame i shows the latest picture at or before it; before the first picture, black
+    slot = np.searchsorted(order, np.arange(t), side="right") - 1
+    out = rgb[np.maximum(slot, 0)]
+    out[slot < 0] = 0
+    return out
