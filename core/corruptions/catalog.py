@@ -101,6 +101,26 @@ register("smoke", "audiovisual", crossmodal.smoke,
 # --------------------------------------------------------------------------- ImageNet-C (the rest of the 15 and the 4 held-out)
 
 # --------------------------------------------------------------------------- Kinetics-C temporal and codec corruptions
+from . import codec  # noqa: E402  (imported here so each section's imports stay with it)
+
+KINETICS_C = ("Mini Kinetics-C (Yi et al., 'Benchmarking the Robustness of Spatial-Temporal Models Against "
+              "Corruptions', NeurIPS Datasets and Benchmarks 2021; github.com/Newbeeyoung/Video-Corruption-Robustness)")
+register("packet_loss", "video", codec.packet_loss, table(loss_percent=[1, 2, 3, 4, 6]),
+         source=f"{KINETICS_C}, its packet-loss-simulation module",
+         doc="Streaming over a lossy network: the H.264 stream in UDP datagrams, a percentage of them lost.")
+register("bit_error", "video", codec.bit_error, table(amount=[100000, 50000, 30000, 20000, 10000]),
+         source=f"{KINETICS_C}, FFmpeg's noise bitstream filter",
+         doc="Bit errors in an H.264 file: on average one byte in 'amount' replaced (FFmpeg's noise filter).")
+register("h264_crf", "video", codec.h264_crf, table(crf=[23, 30, 37, 44, 51]),
+         source=KINETICS_C, doc="H.264 compression (libx264, preset medium) at a constant rate factor.",
+         stochastic=False)
+register("h265_crf", "video", codec.h265_crf, table(crf=[27, 33, 39, 45, 51]),
+         source=KINETICS_C, doc="H.265/HEVC compression (libx265, preset medium) at a constant rate factor.",
+         stochastic=False)
+register("frame_rate", "video", codec.frame_rate, table(target_fps=[20, 16, 12, 9, 6]),
+         source=KINETICS_C,
+         doc="Frame-rate conversion: target_fps frames a second (H.265 at its default CRF 28), each held until "
+             "the next; a clip at or below target_fps keeps every frame.", stochastic=False)
 
 # --------------------------------------------------------------------------- READ audio (Kinetics50-C / VGGSound-C)
 
