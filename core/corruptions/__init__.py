@@ -8,10 +8,19 @@ Naming rule (registry key = results column = file name; the UI label is derived)
 - when one name exists in several modalities, the video one keeps the bare name
   (ImageNet-C has precedence) and the others take their modality prefix:
   ``audio_`` or ``av_`` (``gaussian_noise`` / ``audio_gaussian_noise``,
-  ``audio_rain`` / ``av_rain``). ``av_desync`` is audio-visual by nature.
+  ``audio_rain`` / ``av_rain``). ``av_desync`` is audio-visual by nature. A name registered
+  before another modality took it keeps its key, since results are stored under it: ``wind``
+  (audio) beside ``av_wind``, ``smoke`` beside ``avrobust_smoke``;
+- a benchmark's own definition of a name already registered with another definition (shipped
+  results were measured with that one, so it keeps its name and table) takes the benchmark as
+  prefix instead: ``read_`` (READ: ``read_gaussian_noise``, white noise of a fixed standard
+  deviation beside the SNR-based ``audio_gaussian_noise``; ``read_rain``, ``read_wind``: its
+  recordings at fixed gains beside avlab's noises at SNRs) and ``avrobust_`` (AVRobustBench:
+  ``avrobust_rain``, ``avrobust_smoke``, beside avlab's own ``av_rain`` and ``smoke``).
 
 ``label(name)`` gives the title-cased UI label, with the modality in brackets for
-names that exist in several modalities: 'Gaussian Noise (video)', 'Gaussian Noise (audio)'.
+names that exist in several modalities: 'Gaussian Noise (video)', 'Gaussian Noise (audio)',
+and the benchmark for a benchmark's version: 'Gaussian Noise (READ)'.
 
 Severities are integers 1-5; each entry's table gives five sets of named physical
 parameters. A single-level corruption (``mute``, ``video_off``: an on/off failure)
@@ -49,6 +58,7 @@ from . import catalog  # noqa: E402,F401  (fills REGISTRY; imported after the re
 REVISION = 2
 _PREFIX = {"audio": "audio_", "audiovisual": "av_"}
 _ACRONYMS = {"av": "AV", "jpeg": "JPEG"}
+_BENCHMARKS = {"read_": "READ", "avrobust_": "AVRobustBench"}  # a benchmark's version of a taken name
 
 
 # The dashboard's one-click toggles (factory-av spec): microphone failure, dirty lens, noisy microphone.
@@ -92,17 +102,24 @@ def get(name: str) -> Corruption:
                          f"({len(REGISTRY)} in all; see corruptions.names()).") from None
 
 
+def _benchmark(name: str) -> str | None:
+    return next((b for prefix, b in _BENCHMARKS.items() if name.startswith(prefix)), None)
+
+
 def _base(name: str) -> str:
     c = get(name)
-    prefix = _PREFIX.get(c.modality, "")
+    prefix = next((p for p in _BENCHMARKS if name.startswith(p)), _PREFIX.get(c.modality, ""))
     return name[len(prefix):] if prefix and name.startswith(prefix) and name != "av_desync" else name
 
 
 def label(name: str) -> str:
-    """UI label: title-cased key, with the modality when the name exists in several modalities."""
+    """UI label: title-cased key, with the modality when the name exists in several modalities (the benchmark
+    for a benchmark's own version)."""
     base = _base(name)
     words = " ".join(_ACRONYMS.get(w, w.capitalize()) for w in base.split("_"))
-    if sum(_base(other) == base for other in REGISTRY) > 1:
+    if _benchmark(name):
+        return f"{words} ({_benchmark(name)})"
+    if sum(_base(other) == base for other in REGISTRY if not _benchmark(other)) > 1:
         words += f" ({'audio-visual' if get(name).modality == 'audiovisual' else get(name).modality})"
     return words
 

@@ -12,8 +12,6 @@ from .registry import register, single_level, table
 IMAGENET_C = "ImageNet-C (Hendrycks & Dietterich, ICLR 2019), per frame as in Kinetics-C (Yi et al., 2021)"
 TEMPORAL = "temporal perturbations of Kinetics-C (Yi et al., 2021) and Schiappa et al. (2022)"
 AUDIOMENTATIONS = "audiomentations (Jordal et al.)"
-READ = "Kinetics-C/VGGSound-C audio corruptions of READ (Yang et al., ICLR 2024)"
-AVROBUST = "co-occurring corruptions of AVRobustBench (Maharana et al., 2025)"
 SNR_DB = [30, 20, 10, 5, 0]
 
 # --------------------------------------------------------------------------- video (ImageNet-C tables)
@@ -63,15 +61,18 @@ register("mute", "audio", audio.mute, single_level(),
          source="missing modality (READ, Yang et al., ICLR 2024)", doc="Microphone failure: exact silence.",
          stochastic=False)
 register("audio_gaussian_noise", "audio", audio.gaussian_noise, table(snr_db=SNR_DB),
-         source=f"{READ}; AddGaussianSNR of {AUDIOMENTATIONS}", doc="A noisy microphone: white noise at an SNR.")
+         source=f"AddGaussianSNR of {AUDIOMENTATIONS} (READ's fixed-level white noise: read_gaussian_noise)",
+         doc="A noisy microphone: white noise at an SNR.")
 register("pink_noise", "audio", audio.pink_noise, table(snr_db=SNR_DB),
          source=f"AddColorNoise of {AUDIOMENTATIONS}", doc="Pink (1/f) background noise at an SNR.")
 register("wind", "audio", audio.wind, table(snr_db=SNR_DB),
-         source=READ, doc="Wind on the microphone: gusty low rumble at an SNR.")
+         source="avlab's synthetic wind at an SNR (READ's recording at fixed gains: read_wind)",
+         doc="Wind on the microphone: gusty low rumble at an SNR.")
 register("audio_rain", "audio", audio.rain, table(snr_db=SNR_DB),
-         source=READ, doc="Rain: hiss and droplet clicks at an SNR.")
+         source="avlab's synthetic rain at an SNR (READ's recording at fixed gains: read_rain)",
+         doc="Rain: hiss and droplet clicks at an SNR.")
 register("mains_hum", "audio", audio.mains_hum, table(snr_db=[30, 20, 10, 5, 0], mains_hz=[50] * 5),
-         source="ground-loop hum (50 Hz mains and harmonics), SNR as in READ", doc="Electrical hum at an SNR.")
+         source="ground-loop hum (50 Hz mains and harmonics) at an SNR", doc="Electrical hum at an SNR.")
 register("clipping", "audio", audio.clipping, table(percent=[2, 5, 10, 20, 40]),
          source=f"ClipDistortion of {AUDIOMENTATIONS}", doc="An overdriven input: a percentage of samples clipped.",
          stochastic=False)
@@ -93,10 +94,12 @@ register("av_desync", "audiovisual", crossmodal.av_desync, table(shift_s=[0.1, 0
          doc="Audio lags the picture by a number of seconds.", stochastic=False)
 register("av_rain", "audiovisual", crossmodal.av_rain,
          table(density=[0.0005, 0.001, 0.002, 0.004, 0.008], length=[10, 14, 18, 22, 26], snr_db=SNR_DB),
-         source=AVROBUST, doc="Rain seen and heard: streaks on the frames and rain noise.")
+         source="avlab's own, after AVRobustBench's rain (its published definition: avrobust_rain)",
+         doc="Rain seen and heard: streaks on the frames and rain noise.")
 register("smoke", "audiovisual", crossmodal.smoke,
          table(opacity=[0.2, 0.35, 0.5, 0.65, 0.8], cutoff_hz=[4000, 3000, 2000, 1500, 1000]),
-         source=AVROBUST, doc="Smoke: drifting haze on the frames and muffled sound.")
+         source="avlab's own, after AVRobustBench's smoke (its published definition: avrobust_smoke)",
+         doc="Smoke: drifting haze on the frames and muffled sound.")
 
 # --------------------------------------------------------------------------- ImageNet-C (the rest of the 15 and the 4 held-out)
 
@@ -123,5 +126,27 @@ register("frame_rate", "video", codec.frame_rate, table(target_fps=[20, 16, 12, 
              "the next; a clip at or below target_fps keeps every frame.", stochastic=False)
 
 # --------------------------------------------------------------------------- READ audio (Kinetics50-C / VGGSound-C)
+# XLearning-SCU/2024-ICLR-READ, make_corruptions/make_c_audio.py: white noise of a fixed standard deviation, and five
+# AudioSet recordings overlaid at a gain of 1-8 dB (pydub apply_gain, overlay), synthesised here (soundscape).
+from . import soundscape  # noqa: E402  (imported here so each section's imports stay with it)
+
+READ_AUDIO = ("READ's Kinetics50-C / VGGSound-C audio corruptions (Yang et al., 'Test-time Adaptation against "
+              "Multi-modal Reliability Bias', ICLR 2024; github.com/XLearning-SCU/2024-ICLR-READ)")
+READ_GAIN_DB = [1, 2, 4, 6, 8]
+SYNTHETIC = f"synthetic recording at {soundscape.RECORDING_DBFS:g} dBFS RMS before the gain"
+register("read_gaussian_noise", "audio", soundscape.read_gaussian_noise, table(std=[0.08, 0.12, 0.18, 0.26, 0.38]),
+         source=READ_AUDIO, doc="White noise of a fixed standard deviation (full scale 1), whatever the clip's level.")
+register("traffic", "audio", soundscape.read_traffic, table(gain_db=READ_GAIN_DB),
+         source=f"{READ_AUDIO}; {SYNTHETIC}",
+         doc="Street traffic (engine rumble, passing cars with Doppler, tyres) overlaid at a gain in dB.")
+register("audio_crowd", "audio", soundscape.read_crowd, table(gain_db=READ_GAIN_DB),
+         source=f"{READ_AUDIO}; {SYNTHETIC}", doc="A talking crowd (babble of many voices) overlaid at a gain in dB.")
+register("read_rain", "audio", soundscape.read_rain, table(gain_db=READ_GAIN_DB),
+         source=f"{READ_AUDIO}; {SYNTHETIC}", doc="Rain (hiss and droplet impacts) overlaid at a gain in dB.")
+register("thunder", "audio", soundscape.read_thunder, table(gain_db=READ_GAIN_DB),
+         source=f"{READ_AUDIO}; {SYNTHETIC}",
+         doc="A thunderstorm (rare low rumbles with long decays) overlaid at a gain in dB.")
+register("read_wind", "audio", soundscape.read_wind, table(gain_db=READ_GAIN_DB),
+         source=f"{READ_AUDIO}; {SYNTHETIC}", doc="Wind on the microphone (gusty low rumble) overlaid at a gain in dB.")
 
 # --------------------------------------------------------------------------- AVRobustBench co-occurring corruptions

@@ -4,7 +4,8 @@ Each function takes ``frames`` uint8 ``(T, H, W, 3)`` and ``y`` float32 ``(N,)``
 (either may be empty when the clip lacks that modality: it is passed through),
 ``fps``, ``sr``, physical parameters and an ``rng``; it returns ``(frames, y)``
 of the same shapes. The video and audio halves draw from separate child
-generators, so one half does not change when the other modality is missing.
+generators (:func:`split_rng`), so one half does not change when the other modality is missing.
+AVRobustBench's co-occurring corruptions are in :mod:`core.corruptions.cooccurring`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from PIL import Image
 from . import audio, video
 
 
-def _halves(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
+def split_rng(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
+    """The video and the audio child generators of an audio-visual corruption's one ``rng`` (``rng.spawn(2)``)."""
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)); got {type(rng).__name__}.")
     rv, ra = rng.spawn(2)
@@ -24,7 +26,7 @@ def _halves(rng: np.random.Generator) -> tuple[np.random.Generator, np.random.Ge
 def av_desync(frames: np.ndarray, y: np.ndarray, *, fps: float, sr: int, shift_s: float,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Audio lags the video by ``shift_s`` seconds: delayed, zeros in front, length kept."""
-    _halves(rng)
+    split_rng(rng)
     if y.size == 0:
         return frames, y
     audio.check_audio(y, sr)
@@ -63,7 +65,7 @@ def rain_streaks(frames: np.ndarray, *, density: float, length: float, rng: np.r
 def av_rain(frames: np.ndarray, y: np.ndarray, *, fps: float, sr: int, density: float, length: float,
             snr_db: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Rain seen and heard: streaks on the frames (``density``, ``length``) and rain noise at ``snr_db``."""
-    rv, ra = _halves(rng)
+    rv, ra = split_rng(rng)
     if frames.shape[0]:
         frames = rain_streaks(frames, density=density, length=length, rng=rv)
     if y.size:
@@ -90,7 +92,7 @@ def haze(frames: np.ndarray, *, opacity: float, rng: np.random.Generator) -> np.
 def smoke(frames: np.ndarray, y: np.ndarray, *, fps: float, sr: int, opacity: float, cutoff_hz: float,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Smoke in the hall: haze of ``opacity`` on the frames, sound muffled by a low-pass at ``cutoff_hz``."""
-    rv, ra = _halves(rng)
+    rv, ra = split_rng(rng)
     if frames.shape[0]:
         frames = haze(frames, opacity=opacity, rng=rv)
     if y.size:
