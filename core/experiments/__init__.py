@@ -17,10 +17,17 @@ each frame on its own (:data:`FRAME_LOCAL`) are applied to just the frames the m
 a tenth of an 80-frame clip; temporal ones always see the whole clip. Each corrupted clip is
 made once and shared by every checkpoint. Randomness is per (seed, clip, corruption, severity).
 
+Backends: ``local`` (this process, the default) or ``ray`` (``run --backend ray [--address ...]``: CPU
+tasks decode and corrupt, model actors encode, on a local Ray or an existing cluster; docs/RAY.md). Both
+run the same per-batch work and give byte-identical rows; the driver alone writes the database, and a
+row already stored is never written twice, so a sweep killed anywhere (driver or worker) resumes.
+
 Layout: :mod:`.config` (:class:`ExperimentConfig`, :class:`ExperimentError`, :data:`FRAME_LOCAL`,
 corruption selection), :mod:`.batch` (checkpoints, clips, conditions, a sweep's identity; one
-batch of clips and its model inputs), :mod:`.sweep` (:func:`run_experiment`), :mod:`.cli`
-(:func:`main`; ``__main__`` runs it).
+batch of clips and its model inputs), :mod:`.work` (one batch's steps, in the pieces both backends run),
+:mod:`.plan` (the experiment, its jobs left and the driver's writer), :mod:`.sweep` (:func:`run_experiment`,
+the local backend), :mod:`.ray_backend` (the Ray backend, also for ``core.evaluate`` and embeddings),
+:mod:`.cli` (:func:`main`; ``__main__`` runs it).
 """
 # FRAME_MODES and Progress stay importable from here, as before, though not in __all__
 from core.experiments.config import (  # noqa: F401

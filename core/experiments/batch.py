@@ -22,17 +22,38 @@ from core.experiments.config import ExperimentConfig, ExperimentError
 from core.inference import inputs
 from core.media import Clip
 from core.models import AVClassifier, ModelError, default_checkpoint, load_model
-from core.models.preprocessing import sample_indices
+from core.models.preprocessing import AudioPreprocessing, VideoPreprocessing, sample_indices
 from core.results import CLEAN
+from core.trust.ood import OODDetector
+from core.trust.ood import for_model as ood_for_model
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What preparing a model's inputs needs, without its weights (small, picklable: sent to CPU workers).
+
+    ``video`` and ``audio`` are the model's preprocessing (:class:`core.models.preprocessing.VideoPreprocessing`,
+    ``AudioPreprocessing``), so a spec stands in for the model in :func:`core.inference.inputs`.
+    """
+
+    name: str
+    video: VideoPreprocessing
+    audio: AudioPreprocessing
+
+    @property
+    def num_frames(self) -> int:
+        return self.video.num_frames
 
 
 @dataclass
 class SweepModel:
-    """One model of a sweep: its unique name in the sweep, where it came from, the loaded model."""
+    """One model of a sweep: its unique name in the sweep, where it came from, the loaded model and its
+    out-of-distribution detector (:func:`core.trust.ood.for_model`; None when none was fitted)."""
 
     name: str
     path: Path
     model: AVClassifier
+    detector: OODDetector | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -46,10 +67,27 @@ class SweepModel:
     def num_frames(self) -> int:
         return self.model.video.num_frames
 
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.name, self.model.video, self.model.audio)
+
+    @property
+    def ood(self) -> dict | None:
+        """The detector the stored OOD scores come from: ``{"method", "threshold", "sources"}``, or None."""
+        d = self.detector
+        return None if d is None else {"method": d.method, "threshold": float(d.threshold), "sources": list(d.sources)}
+
+    def describe(self) -> dict:
+        """The model as :meth:`core.results.ResultsDB.start_experiment` stores it."""
+        return {"name": self.name, "path": self.path, "fusion": getattr(self.model, "fusion", self.model.format),
+                "classes": self.classes, "fingerprint": self.fingerprint, "format": self.model.format,
+                "native_heads": sorted(self.model.native_heads), "ood": self.ood}
+
 
 def load_models(specs: Sequence[str], *, device: str = "auto") -> list[SweepModel]:
-    """The sweep's models (a checkpoint folder, or a model file or folder with its sidecar, each); the
-    shipped default when none is given. Raises ExperimentError or ModelError."""
+    """The sweep's models (a checkpoint folder, or a model file or folder with its sidecar, each) with their
+    out-of-distribution detectors; the shipped default when none is given. Raises ExperimentError or ModelError
+    (a stale or unreadable detector file is left out, as :class:`core.inference.Predictor` does)."""
     out, seen = [], {}
     if not specs:
         try:
@@ -63,7 +101,7 @@ def load_models(specs: Sequence[str], *, device: str = "auto") -> list[SweepMode
         base = model.name
         name = base if base not in seen else f"{base}#{seen[base] + 1}"
         seen[base] = seen.get(base, 0) + 1
-        out.append(SweepModel(name, path, model))
+        out.append(SweepModel(name, path, model, ood_for_model(model)[0]))
     return out
 
 
@@ -105,6 +143,8 @@ def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]
     ident["checkpoints"] = [c.fingerprint for c in checkpoints]
     if any(c.model.temperatures for c in checkpoints):  # calibrated probabilities are other rows
         ident["temperatures"] = [dict(c.model.temperatures) for c in checkpoints]
+    if any(c.detector is not None for c in checkpoints):  # a refitted detector gives other OOD scores
+        ident["ood"] = [None if c.detector is None else c.detector.to_json() for c in checkpoints]
     ident["seeding"] = "corruptions.clip_seed"
     ident["corruptions_revision"] = corruptions.REVISION
     ident["clips"] = [(str(s.path), s.label, s.path.stat().st_size) if s.audio_path is None else
@@ -116,9 +156,11 @@ def sweep_key(config: dict, checkpoints: list[SweepModel], samples: list[Sample]
 
 
 class Batch:
-    """Decoded clips of one batch, the frames each checkpoint samples, and their clean encodings."""
+    """Decoded clips of one batch and the frames each checkpoint samples (its clean encodings are kept by
+    whoever encodes it: :func:`core.experiments.work.condition_outputs`)."""
 
-    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: list[SweepModel], paths: list[str]):
+    def __init__(self, clips: list[Clip], indices: list[int], checkpoints: Sequence[SweepModel | ModelSpec],
+                 paths: list[str]):
         self.clips = clips
         self.paths = paths  # the clips' names (a file's, or "a.flv + a.wav"): they seed the corruptions (clip_seed)
         self.indices_in_data = indices
@@ -128,7 +170,6 @@ class Batch:
                         for c in clips]
         self.seen_idx = [np.unique(np.concatenate(list(ix.values()))) if ix else None for ix in self.indices]
         self.seen = [c.replace(frames=c.frames[s]) if s is not None else c for c, s in zip(clips, self.seen_idx)]
-        self.clean: dict[str, dict] = {}  # checkpoint name -> {"audio"|"video": (emb, tokens, mask)}
 
     def frames_for(self, view: list[Clip], seen: bool, i: int, num_frames: int) -> np.ndarray:
         """The ``num_frames`` frames a checkpoint samples from clip ``i`` of a (possibly corrupted) view."""
@@ -139,7 +180,7 @@ class Batch:
         return frames[np.searchsorted(self.seen_idx[i], idx)] if seen else frames[idx]
 
 
-def view_inputs(batch: Batch, model: AVClassifier, modality: str, view: list[Clip], seen: bool,
+def view_inputs(batch: Batch, model: AVClassifier | ModelSpec, modality: str, view: list[Clip], seen: bool,
                 presence: list[Clip]) -> tuple[torch.Tensor, torch.Tensor]:
     """One modality of a (possibly corrupted) view as the model's input tensor and mask; video presence is
     judged on all frames held, the frames fed are those the model samples."""

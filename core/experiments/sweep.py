@@ -1,38 +1,38 @@
 """The sweep: run or continue one, batch by batch, and store every clip x condition x head.
 
 Each clip is decoded once; each checkpoint encodes its clean audio and video once per batch; a
-corruption of one modality recomputes only that branch and fuses with the cached other one. One
-worker thread prepares the next condition's inputs while the current one encodes and writes.
+corruption of one modality recomputes only that branch and fuses with the cached other one. Two
+backends run the same work (:mod:`core.experiments.work`) from the same plan
+(:mod:`core.experiments.plan`), and the driver alone writes the results: ``local`` (this process; one
+worker thread prepares the next condition's inputs while the current one encodes and writes) and
+``ray`` (:mod:`core.experiments.ray_backend`: CPU tasks decode and corrupt, model actors encode).
 """
 from __future__ import annotations
 
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from core import corruptions
-from core.datasets import DatasetError, Sample, Unreadable, unreadable_sentence
-from core.experiments.batch import (
-    Batch, SweepModel, corrupt_view, load_models, sweep_conditions, sweep_dataset, sweep_key, sweep_samples,
-    view_inputs,
-)
+from core.datasets import DatasetError, Unreadable
+from core.experiments.batch import Batch, SweepModel
 from core.experiments.config import ExperimentConfig, ExperimentError
-from core.inference import HEADS, WINDOW_S, encode, head_probabilities, heads, limited_threads
-from core.media import Clip, MediaError, load_clip, pad_clip
+from core.experiments.plan import Plan, Progress, Writer, make_plan
+from core.experiments.work import batch_steps, condition_inputs, decode_sample, step_rows
+from core.inference import limited_threads
+from core.media import MediaError
 from core.models import ModelError
-from core.results import CLEAN, ResultsDB, ResultsError, condition_label
+from core.results import ResultsDB, ResultsError
 
-Progress = Callable[[int, int, str], None]
+BACKENDS = ("local", "ray")
 _WORKERS = 1  # threads preparing inputs ahead of the encoders
 
 
 def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | None = None,
                    progress: Progress | None = None, reuse_embeddings: bool = True, threads: int | None = 1,
-                   device: str = "auto") -> int:
+                   device: str = "auto", backend=None, address: str | None = None,
+                   workers: int | None = None) -> int:
     """Run (or continue) a sweep and store every clip x condition x head; return the experiment id.
 
     Parameters
@@ -50,6 +50,12 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
         a shared two-core machine (see docs/PERFORMANCE.md).
     device : "auto" (the GPU when there is one), "cpu", "cuda" or "mps"
         Where the models run (not part of the sweep's identity).
+    backend : "local" (default), "ray", or a :class:`core.experiments.ray_backend.RayBackend`
+        Where the work runs; the rows are the same bytes either way, and this process writes them.
+    address : str, optional
+        With ``backend="ray"``: the cluster (``auto``, ``ray://host:10001``); None starts a local Ray.
+    workers : int, optional
+        With ``backend="ray"``: model actors (default: one per GPU, else half the cluster's CPUs).
 
     A clip whose file cannot be decoded is skipped and the sweep goes on: the results database records it
     with its one-sentence reason (``get_experiment(...)["skipped"]``), it has no rows, and every condition
@@ -63,13 +69,23 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
         Bad config, data set or model (``DatasetError`` and ``ModelError`` are turned into it), no clip
         that can be decoded, or a results database that cannot be used.
     """
+    backend = backend or "local"
+    if isinstance(backend, str) and backend not in BACKENDS:
+        raise ExperimentError(f"There is no backend '{backend}'; choose {' or '.join(BACKENDS)}.")
+    if backend != "local" and isinstance(backend, str):
+        from core.experiments.ray_backend import RayBackend
+
+        backend = RayBackend(address=address, workers=workers)
     try:
         handle = db if isinstance(db, ResultsDB) else ResultsDB(db)
     except ResultsError as exc:
         raise ExperimentError(str(exc)) from exc
     try:
         with limited_threads(threads):
-            return _run(config, handle, progress or (lambda *_: None), reuse_embeddings, device)
+            if backend == "local":
+                return _run(config, handle, progress or (lambda *_: None), reuse_embeddings, device)
+            return backend.run(config, handle, progress or (lambda *_: None), reuse=reuse_embeddings,
+                               device=device, threads=threads)
     except (DatasetError, ModelError, MediaError, ResultsError) as exc:
         raise ExperimentError(str(exc)) from exc
     finally:
@@ -79,172 +95,43 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
 
 @torch.inference_mode()
 def _run(config: ExperimentConfig, db: ResultsDB, progress: Progress, reuse: bool, device: str) -> int:
-    checkpoints = load_models(config.checkpoints, device=device)
-    dataset = sweep_dataset(config)
-    samples, skipped = sweep_samples(config, checkpoints, dataset)
-    conditions = sweep_conditions(config)
-    stored = {**config.to_dict(), "data_layout": dataset.description, "checkpoints": [str(c.path) for c in checkpoints],
-              "corruptions": list(config.corruptions or corruptions.names()),
-              "data": str(Path(config.data).resolve())}
-    eid, _ = db.start_experiment(
-        key=sweep_key(stored, checkpoints, samples), name=config.name or Path(config.data).name, config=stored,
-        checkpoints=[{"name": c.name, "path": c.path, "fusion": getattr(c.model, "fusion", c.model.format),
-                      "classes": c.classes, "fingerprint": c.fingerprint, "format": c.model.format,
-                      "native_heads": sorted(c.model.native_heads)} for c in checkpoints],
-        clips=[(str(s.source), s.label) for s in samples], conditions=conditions)
-    ids = db.condition_ids(eid)
-    done = db.done_clips(eid)
-    unreadable = db.skipped_clips(eid)  # decoded before and failed: not decoded again
-    labels = [[ck.classes.index(s.label) for s in samples] for ck in checkpoints]
-    total = len(checkpoints) * len(conditions) * len(samples)
-    per_clip = len(checkpoints) * len(conditions)  # clip-conditions a skipped clip accounts for
-    count = sum(len(v) for v in done.values()) + per_clip * len(unreadable)
-    left_out = "".join(f"; {n} clip(s) labelled '{label}' left out (not a class of every model)"
-                       for label, n in skipped.items())
-    listed = f"; {unreadable_sentence(dataset.skipped)}" if dataset.skipped else ""
-    progress(count, total, f"experiment {eid} ({dataset.description}): {count} of {total} clip-conditions already "
-                           f"stored{left_out}{listed}")
-    clock = [time.perf_counter()]
-
-    def store(corruption: str, severity: int, indices: list[int], rows: list[tuple], n: int) -> None:
-        nonlocal count
-        now = time.perf_counter()
-        db.write_predictions(eid, rows, seconds=now - clock[0])
-        clock[0] = now
-        count += n
-        progress(count, total, f"{condition_label(corruption, severity)}, clips {indices[0] + 1}-{indices[-1] + 1}")
-
+    plan = make_plan(config, db, device=device)
+    writer = Writer(db, plan, progress)
     # One worker thread corrupts and preprocesses the next condition while this one encodes and writes.
     pool = ThreadPoolExecutor(max_workers=_WORKERS)
     try:
-        for start in range(0, len(samples), config.batch_size):
-            indices = [i for i in range(start, min(start + config.batch_size, len(samples))) if i not in unreadable]
-            if not _pending(indices, conditions, len(checkpoints), ids, done):
-                continue
-            decoded = {i: _decode(samples[i]) for i in indices}
-            bad = {i: c.reason for i, c in decoded.items() if isinstance(c, Unreadable)}
+        for indices in plan.batches():
+            decoded = {i: decode_sample(plan.samples[i]) for i in indices}
+            bad = {i: c for i, c in decoded.items() if isinstance(c, Unreadable)}
             if bad:
-                db.skip_clips(eid, bad)
-                unreadable.update(bad)
-                count += per_clip * len(bad)
-                progress(count, total, unreadable_sentence([decoded[i] for i in bad]))
+                writer.skipped({i: c.reason for i, c in bad.items()}, bad.values())
                 indices = [i for i in indices if i not in bad]
-            pending = _pending(indices, conditions, len(checkpoints), ids, done)
+            pending = plan.pending(indices)
             if pending:
-                batch = Batch([decoded[i] for i in indices], indices, checkpoints, [samples[i].name for i in indices])
-                _run_batch(batch, pending, checkpoints, config, reuse, pool,
-                           lambda c, s, k, out: _rows(ids[(k, c, s)], indices, labels[k], out,
-                                                      checkpoints[k].model), store)
+                batch = Batch([decoded[i] for i in indices], indices, plan.models,
+                              [plan.samples[i].name for i in indices])
+                _run_batch(batch, batch_steps(pending), plan, reuse, pool, writer)
     finally:  # on Ctrl-C, do not wait for inputs prepared ahead
         pool.shutdown(wait=True, cancel_futures=True)
-    if len(unreadable) == len(samples):
-        first = samples[min(unreadable)].source
-        raise ExperimentError(f"None of the {len(samples)} clips could be decoded; the first, '{first}': "
-                              f"{unreadable[min(unreadable)]}")
-    db.finish_experiment(eid)
-    return eid
+    return writer.finish()
 
 
-def _pending(indices: list[int], conditions, n_models: int, ids: dict, done: dict) -> list[tuple]:
-    """The conditions with work left on these clips: ``(corruption, severity, modality, [model indices])``."""
-    if not indices:
-        return []
-    pending = [(c, s, m, [k for k in range(n_models) if not set(indices) <= done.get(ids[(k, c, s)], set())])
-               for c, s, m in conditions]
-    return [p for p in pending if p[3]]
-
-
-def _run_batch(batch: Batch, pending: list[tuple], checkpoints: list[SweepModel], config: ExperimentConfig,
-               reuse: bool, pool: ThreadPoolExecutor, make_rows: Callable, store: Callable) -> None:
-    """Every pending condition of one batch: inputs prepared one step ahead in ``pool``, then encode and store."""
-    # clean comes first: every checkpoint with work left in the batch needs its clean encodings
-    needed = sorted({k for p in pending for k in p[3]})
-    steps = [(CLEAN, 0, "none", needed)] + [p for p in pending if p[0] != CLEAN]
-    write_clean = pending[0][3] if pending[0][0] == CLEAN else []
+def _run_batch(batch: Batch, steps: list[tuple], plan: Plan, reuse: bool, pool: ThreadPoolExecutor,
+               writer: Writer) -> None:
+    """Every step of one batch: inputs prepared one step ahead in ``pool``, then encode and store."""
+    models: list[SweepModel] = plan.models
     state: dict = {}
 
     def prepare(step):
-        return _prepare(batch, step, [checkpoints[k] for k in step[3]], config, reuse, state)
+        return condition_inputs(batch, step, [models[k].spec for k in step[3]], plan.config, reuse, state)
 
+    clean: dict = {}  # model name -> the batch's clean encodings
     queue = deque(pool.submit(prepare, step) for step in steps[:2])
-    for j, (corruption, severity, modality, ks) in enumerate(steps):
+    for j, step in enumerate(steps):
         inputs = queue.popleft().result()
         if j + 2 < len(steps):
             queue.append(pool.submit(prepare, steps[j + 2]))
-        writes = write_clean if corruption == CLEAN else ks
-        rows = []
-        for k in ks:
-            out = _outputs(checkpoints[k], batch, inputs, modality)
-            if k in writes:
-                rows += make_rows(corruption, severity, k, out)
+        targets = {k: (plan.ids[(k, step[0], step[1])], batch.indices_in_data, plan.labels[k]) for k in step[4]}
+        rows = step_rows(models, clean, inputs, step, targets)
         if rows:
-            store(corruption, severity, batch.indices_in_data, rows, len(writes) * len(batch.clips))
-
-
-def _prepare(batch: Batch, step: tuple, checkpoints: list[SweepModel], config: ExperimentConfig, reuse: bool,
-             state: dict) -> dict:
-    """Model inputs of one condition, per (branch, preprocessing spec); runs in the worker thread."""
-    corruption, severity, modality, _ = step
-    if corruption == CLEAN:
-        view, seen, presence, branches = batch.seen, True, batch.clips, ("audio", "video")
-    else:
-        key = (corruption, _params_key(corruption, severity))
-        if key[1] is not None and state.get("key") == key:
-            view, seen = state["view"]  # a deterministic corruption with the same parameters: same output
-        else:
-            view, seen = corrupt_view(batch, corruption, severity, config)
-            state.update(key=key, view=(view, seen))
-        presence = view
-        branches = ("audio", "video") if modality == "audiovisual" or not reuse else (modality,)
-    inputs = {}
-    for ck in checkpoints:
-        for modality in branches:
-            spec = ck.model.video if modality == "video" else ck.model.audio
-            if (modality, spec) not in inputs:
-                inputs[(modality, spec)] = view_inputs(batch, ck.model, modality, view, seen, presence)
-    return inputs
-
-
-def _params_key(name: str, severity: int) -> str | None:
-    """Equal for two severities of a deterministic corruption with the same parameters (mute, video_off)."""
-    c = corruptions.get(name)
-    return None if c.stochastic else repr(sorted(c.params(severity).items()))
-
-
-def _decode(sample: Sample) -> Clip | Unreadable:
-    """The clip padded to one window, or, for a file that cannot be decoded, why."""
-    try:
-        clip = load_clip(sample.source)
-    except MediaError as exc:
-        return Unreadable(sample.source, str(exc))
-    return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
-
-
-def _outputs(ck: SweepModel, batch: Batch, inputs: dict, modality: str):
-    """The model's output for one condition: encode the branches given, reuse the clean encodings for the rest."""
-    model = ck.model
-    branches = {}
-    for name, spec in (("audio", model.audio), ("video", model.video)):
-        if (name, spec) in inputs:
-            x, mask = inputs[(name, spec)]
-            branches[name] = (encode(model, name, x, mask), mask)
-    if modality == "none":
-        batch.clean[ck.name] = branches
-    branches = {**batch.clean[ck.name], **branches}
-    (a, am), (v, vm) = branches["audio"], branches["video"]
-    return heads(model, a, v, am, vm), am, vm
-
-
-def _rows(condition_id: int, indices: list[int], labels: list[int], result, model) -> list[tuple]:
-    out, am, vm = result
-    weights = None if out.weights is None else out.weights.numpy()  # (B, 2)
-    probabilities = head_probabilities(model, out.logits)
-    rows = []
-    for head in HEADS:
-        probs = probabilities[head]  # (B, K)
-        pred = probs.argmax(axis=1)
-        for j, i in enumerate(indices):
-            wa, wv = (weights[j] if weights is not None and head == "fused" else (None, None))
-            rows.append((condition_id, i, head, int(pred[j]), int(pred[j] == labels[i]), probs[j],
-                         int(am[j]), int(vm[j]), wa, wv))
-    return rows
+            writer.rows(step[0], step[1], batch.indices_in_data, rows, len(step[4]) * len(batch.clips))

@@ -116,7 +116,8 @@ class ResultsDB:
         """The experiment with this key, created with its checkpoints, clips and conditions if new.
 
         ``checkpoints`` are dicts with name, path, fusion, classes, fingerprint (and optionally format,
-        default "avlab", and native_heads, default all three); ``clips`` are
+        default "avlab", native_heads, default all three, and ood: the detector's ``{"method", "threshold",
+        "sources"}``, default None); ``clips`` are
         (path, label); ``conditions`` are (corruption, severity, modality), ``("clean", 0, "none")``
         first. Returns ``(id, created)``.
         """
@@ -126,10 +127,12 @@ class ResultsDB:
                 return int(row[0]), False
             eid = con.execute("INSERT INTO experiments (key, name, config, created) VALUES (?, ?, ?, ?)",
                               (key, name, json.dumps(config), time.time())).lastrowid
-            con.executemany("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.executemany("INSERT INTO checkpoints (experiment_id, idx, name, path, fusion, classes, fingerprint, "
+                            "format, native_heads, ood) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [(eid, i, c["name"], str(c["path"]), c["fusion"], json.dumps(list(c["classes"])),
-                              c["fingerprint"], c.get("format", "avlab"),
-                              json.dumps(list(c.get("native_heads", HEADS)))) for i, c in enumerate(checkpoints)])
+                              c["fingerprint"], c.get("format", "avlab"), json.dumps(list(c.get("native_heads", HEADS))),
+                              None if c.get("ood") is None else json.dumps(c["ood"]))
+                             for i, c in enumerate(checkpoints)])
             con.executemany("INSERT INTO clips (experiment_id, idx, path, label) VALUES (?, ?, ?, ?)",
                             [(eid, i, str(p), label) for i, (p, label) in enumerate(clips)])
             con.executemany("INSERT INTO conditions (experiment_id, checkpoint_idx, corruption, severity, modality) "
@@ -180,21 +183,25 @@ class ResultsDB:
         """Store prediction rows in one transaction and update the conditions they complete.
 
         Each row is ``(condition_id, clip_idx, head, predicted, correct, probs (K,) float32,
-        audio_present, video_present, weight_audio or None, weight_video or None)``. A row
-        already stored is left as it is, so two writers of the same rows do no harm.
+        audio_present, video_present, weight_audio or None, weight_video or None[, ood_score or None])``.
+        A row already stored (same condition, clip and head) is left as it is, so two writers of the same
+        rows, or a retried task, do no harm: each row is stored once.
         """
-        rows = [(int(c), int(i), h, int(p), int(ok), np.asarray(pr, "<f4").tobytes(), int(ap), int(vp),
-                 None if wa is None else float(wa), None if wv is None else float(wv))
-                for c, i, h, p, ok, pr, ap, vp, wa, wv in rows]
+        rows = [(int(r[0]), int(r[1]), r[2], int(r[3]), int(r[4]), np.asarray(r[5], "<f4").tobytes(), int(r[6]),
+                 int(r[7]), *(None if x is None else float(x) for x in (*r[8:10], r[10] if len(r) > 10 else None)))
+                for r in rows]
         touched = sorted({r[0] for r in rows})
         with self.transaction() as con:
-            con.executemany("INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT OR IGNORE INTO predictions (condition_id, clip_idx, head, predicted, correct, "
+                            "probs, audio_present, video_present, weight_audio, weight_video, ood_score) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             n_clips = self._n_scored(experiment_id)
             for cid in touched:
                 n = con.execute("SELECT count(*) FROM predictions WHERE condition_id = ? AND head = 'fused'",
                                 (cid,)).fetchone()[0]
                 con.execute("UPDATE conditions SET n_done = ?, complete = ? WHERE id = ?", (n, int(n >= n_clips), cid))
-            con.execute("UPDATE experiments SET seconds = seconds + ? WHERE id = ?", (seconds, experiment_id))
+            con.execute("UPDATE experiments SET seconds = seconds + ?, updated = ? WHERE id = ?",
+                        (seconds, time.time(), experiment_id))
 
     def finish_experiment(self, experiment_id: int) -> bool:
         """Mark the experiment finished if every condition is complete; return whether it is."""
@@ -233,17 +240,18 @@ class ResultsDB:
         return out.drop(columns="done")
 
     def get_experiment(self, experiment_id: int) -> dict:
-        """The experiment's config, checkpoints (name, path, fusion, classes), clips (path, label), conditions,
-        progress, and ``skipped``: the clips whose files could not be decoded (path, label, reason), left out of
-        every condition."""
-        row = self.con.execute("SELECT id, name, config, created, finished, seconds FROM experiments WHERE id = ?",
-                               (int(experiment_id),)).fetchone()
+        """The experiment's config, checkpoints (name, path, fusion, classes, fingerprint, format, native_heads,
+        ood), clips (path, label), conditions, progress (``done`` of ``total`` clip-conditions, the time rows were
+        last written, ``updated``, in seconds since the epoch or None), and ``skipped``: the clips whose files
+        could not be decoded (path, label, reason), left out of every condition."""
+        row = self.con.execute("SELECT id, name, config, created, finished, seconds, updated FROM experiments "
+                               "WHERE id = ?", (int(experiment_id),)).fetchone()
         if row is None:
             raise ResultsError(f"There is no experiment {experiment_id} in '{self.path}'; `list` shows the ids.")
         checkpoints = [{"name": n, "path": p, "fusion": f, "classes": json.loads(c), "fingerprint": fp,
-                        "format": fmt, "native_heads": json.loads(nh)}
-                       for n, p, f, c, fp, fmt, nh in self.con.execute(
-                           "SELECT name, path, fusion, classes, fingerprint, format, native_heads FROM checkpoints "
+                        "format": fmt, "native_heads": json.loads(nh), "ood": None if ood is None else json.loads(ood)}
+                       for n, p, f, c, fp, fmt, nh, ood in self.con.execute(
+                           "SELECT name, path, fusion, classes, fingerprint, format, native_heads, ood FROM checkpoints "
                            "WHERE experiment_id = ? ORDER BY idx", (row[0],))]
         clips = self.con.execute("SELECT path, label, skipped FROM clips WHERE experiment_id = ? ORDER BY idx",
                                  (row[0],)).fetchall()
@@ -252,7 +260,8 @@ class ResultsDB:
         done = sum(c[4] for c in conds)
         skipped = [{"path": p, "label": l, "reason": r} for p, l, r in clips if r is not None]
         return {"id": row[0], "name": row[1], "config": json.loads(row[2]), "created": row[3], "finished": row[4],
-                "seconds": row[5], "checkpoints": checkpoints, "clips": [{"path": p, "label": l} for p, l, _ in clips],
+                "seconds": row[5], "updated": row[6], "done": done, "total": (len(clips) - len(skipped)) * len(conds),
+                "checkpoints": checkpoints, "clips": [{"path": p, "label": l} for p, l, _ in clips],
                 "skipped": skipped, "conditions": [condition_label(c, s) for k, c, s, *_ in conds if k == 0],
                 "progress": done / max(1, (len(clips) - len(skipped)) * len(conds)),
                 "complete": bool(conds) and all(c[5] for c in conds)}
@@ -263,7 +272,7 @@ class ResultsDB:
         rows = self.con.execute(f"""
             SELECT k.name, c.checkpoint_idx, c.corruption, c.severity, c.modality, p.clip_idx, l.path, l.label,
                    p.head, p.predicted, p.correct, p.probs, p.audio_present, p.video_present,
-                   p.weight_audio, p.weight_video
+                   p.weight_audio, p.weight_video, p.ood_score
             FROM predictions p JOIN conditions c ON c.id = p.condition_id
             JOIN checkpoints k ON k.experiment_id = c.experiment_id AND k.idx = c.checkpoint_idx
             JOIN clips l ON l.experiment_id = c.experiment_id AND l.idx = p.clip_idx
@@ -271,8 +280,8 @@ class ResultsDB:
             ORDER BY c.checkpoint_idx, c.id, p.head, p.clip_idx""", (experiment_id, *params)).fetchall()
         columns = ["checkpoint", "checkpoint_idx", "corruption", "severity", "modality", "clip_idx", "clip_path",
                    "label", "head", "predicted", "correct", "probs", "audio_present", "video_present",
-                   "weight_audio", "weight_video"]
-        df = pd.DataFrame(rows, columns=columns)
+                   "weight_audio", "weight_video", "ood_score"]
+        df = pd.DataFrame(rows, columns=columns).astype({"ood_score": float})
         df["probs"] = [np.frombuffer(b, "<f4") for b in df["probs"]]
         df.insert(4, "condition", [condition_label(c, s) for c, s in zip(df["corruption"], df["severity"])])
         df["answered"] = [bool(head_answers(h, bool(a), bool(v)))

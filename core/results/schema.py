@@ -12,7 +12,17 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
   number of clips done and a complete flag;
 * ``predictions``: per clip x condition x head (audio, video, fused) the predicted class, the
   probabilities (float32 little-endian BLOB in the checkpoint's class order), correctness,
-  whether each modality was present, and the modality weights (fused rows, where the fusion has them).
+  whether each modality was present, the modality weights (fused rows, where the fusion has them) and
+  ``ood_score``: the clip's out-of-distribution score under that condition (:mod:`core.trust.ood`; the same
+  on the three heads' rows; NULL where the model has no detector, the clip had no usable input, or the row
+  was stored before version 4), so every metric can be recomputed without the models;
+* version 4 also adds ``checkpoints.ood`` (JSON ``{"method", "threshold", "sources"}`` of the detector the
+  scores came from, or NULL) and ``experiments.updated`` (when rows were last written: live progress).
+
+A stored row's key, ``(condition_id, clip_idx, head)``, is unique: a condition belongs to one experiment,
+whose key hashes the model content hashes, the clips, the corruption seed and the corruptions' revision
+(:func:`core.experiments.batch.sweep_key`), so it identifies one job of a sweep (model, clip, corruption,
+severity, seed, revision); writing a row twice (a retried task) stores it once.
 """
 from __future__ import annotations
 
@@ -20,7 +30,7 @@ import sqlite3
 
 from core.models.interface import HEADS  # noqa: F401 - the one home of the head names
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x61766C62  # "avlb": tells our files from other SQLite databases
 CLEAN = "clean"
 
@@ -120,5 +130,12 @@ ALTER TABLE checkpoints ADD COLUMN native_heads TEXT NOT NULL DEFAULT '["audio",
 """
 # Version 3: a clip whose file cannot be decoded is skipped with its reason, and the sweep goes on.
 _V3 = "ALTER TABLE clips ADD COLUMN skipped TEXT"
+# Version 4: what every metric needs without the models (the OOD score beside the probabilities and weights),
+# the detector it came from, and when an experiment was last written (live progress of a sweep run elsewhere).
+_V4 = """
+ALTER TABLE predictions ADD COLUMN ood_score REAL;
+ALTER TABLE checkpoints ADD COLUMN ood TEXT;
+ALTER TABLE experiments ADD COLUMN updated REAL
+"""
 MIGRATIONS = {0: lambda con: _execute_script(con, _SCHEMA_V1), 1: lambda con: _execute_script(con, _V2),
-              2: lambda con: _execute_script(con, _V3)}
+              2: lambda con: _execute_script(con, _V3), 3: lambda con: _execute_script(con, _V4)}

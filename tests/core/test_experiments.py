@@ -255,7 +255,7 @@ def test_an_undecodable_clip_is_skipped_named_and_not_retried(tiny, reference, t
     import shutil
 
     from core import report
-    from core.experiments import sweep
+    from core.experiments import work
     from core.media import MediaError
 
     root, _ = tiny
@@ -296,7 +296,7 @@ def test_an_undecodable_clip_is_skipped_named_and_not_retried(tiny, reference, t
     assert (mine["predicted"] == theirs["predicted"]).all()
     # a continued sweep does not decode the broken file again, and finishes at once
     decoded = []
-    monkeypatch.setattr(sweep, "load_clip", lambda p, **kw: decoded.append(Path(p).name) or load_clip(p, **kw))
+    monkeypatch.setattr(work, "load_clip", lambda p, **kw: decoded.append(Path(p).name) or load_clip(p, **kw))
     assert run_experiment(_config(tiny, data=str(data)), db=path) == eid
     assert decoded == []
     # the report says it in one sentence, with the number stored
