@@ -32,7 +32,7 @@ def leaderboard(summary: pd.DataFrame, experiment: dict) -> pd.DataFrame:
     columns = ["checkpoint", "fusion", "unimodal_heads", "clean_accuracy", "mpc", "rpc", "mce", "relative_mce",
                "alpha", "rho", "fusion_gain", "fusion_gain_corrupted", "fallback_gap_no_audio", "fallback_gap_no_video",
                "confidence_rises_no_audio", "confidence_rises_no_video", "audio_only_mpc", "video_only_mpc", "suite",
-               "reference", "mce_corruptions", "format", "model_hash"]
+               "reference", "mce_corruptions", "corruptions", "format", "model_hash"]
     return fused[columns].sort_values(["mpc", "clean_accuracy"], ascending=False, na_position="last") \
         .reset_index(drop=True)
 
@@ -59,13 +59,14 @@ def costs(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_damage(metrics: pd.DataFrame, checkpoint: str, head: str = "fused") -> pd.DataFrame:
-    """Per class: clean accuracy, mean accuracy over the corrupted conditions, the drop, the worst condition."""
+    """Per class: clean accuracy, mean accuracy over the ``conditions`` corrupted conditions, the drop in
+    points, the condition where it is lowest and that accuracy."""
     mine = metrics[(metrics["checkpoint"] == checkpoint) & (metrics["head"] == head)]
     clean = mine[mine["corruption"] == CLEAN]
     broken = mine[mine["corruption"] != CLEAN]
     if clean.empty or broken.empty:
         return pd.DataFrame(columns=["class", "clean_accuracy", "corrupted_accuracy", "points", "worst_condition",
-                                     "worst_accuracy"])
+                                     "worst_accuracy", "conditions"])
     per = pd.DataFrame(list(broken["per_class_accuracy"]), index=broken["condition"].to_list())
     out = []
     for cls, base in clean["per_class_accuracy"].iloc[0].items():
@@ -73,5 +74,6 @@ def class_damage(metrics: pd.DataFrame, checkpoint: str, head: str = "fused") ->
         worst = column.idxmin() if column.notna().any() else None
         out.append({"class": cls, "clean_accuracy": base, "corrupted_accuracy": float(column.mean()),
                     "points": 100 * (base - float(column.mean())), "worst_condition": worst,
-                    "worst_accuracy": float(column.min()) if worst else float("nan")})
+                    "worst_accuracy": float(column.min()) if worst else float("nan"),
+                    "conditions": int(column.notna().sum())})
     return pd.DataFrame(out).sort_values("points", ascending=False).reset_index(drop=True)
