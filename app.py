@@ -18,6 +18,7 @@ PAGES = [
     st.Page("pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
     st.Page("pages/robustness.py", title="Robustness", icon=":material/monitoring:"),
     st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
+    st.Page("pages/live.py", title="Live", icon=":material/sensors:"),
 ]
 
 
