@@ -128,25 +128,25 @@ register("frame_rate", "video", codec.frame_rate, table(target_fps=[20, 16, 12, 
 # --------------------------------------------------------------------------- READ audio (Kinetics50-C / VGGSound-C)
 # XLearning-SCU/2024-ICLR-READ, make_corruptions/make_c_audio.py: white noise of a fixed standard deviation, and five
 # AudioSet recordings overlaid at a gain of 1-8 dB (pydub apply_gain, overlay), synthesised here (soundscape).
-from . import soundscape  # noqa: E402  (imported here so each section's imports stay with it)
+from . import overlay  # noqa: E402  (imported here so each section's imports stay with it)
 
 READ_AUDIO = ("READ's Kinetics50-C / VGGSound-C audio corruptions (Yang et al., 'Test-time Adaptation against "
               "Multi-modal Reliability Bias', ICLR 2024; github.com/XLearning-SCU/2024-ICLR-READ)")
 READ_GAIN_DB = [1, 2, 4, 6, 8]
-SYNTHETIC = f"synthetic recording at {soundscape.RECORDING_DBFS:g} dBFS RMS before the gain"
-register("read_gaussian_noise", "audio", soundscape.read_gaussian_noise, table(std=[0.08, 0.12, 0.18, 0.26, 0.38]),
+SYNTHETIC = f"synthetic recording at {overlay.RECORDING_DBFS:g} dBFS RMS before the gain"
+register("read_gaussian_noise", "audio", overlay.read_gaussian_noise, table(std=[0.08, 0.12, 0.18, 0.26, 0.38]),
          source=READ_AUDIO, doc="White noise of a fixed standard deviation (full scale 1), whatever the clip's level.")
-register("traffic", "audio", soundscape.read_traffic, table(gain_db=READ_GAIN_DB),
+register("traffic", "audio", overlay.read_traffic, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}",
          doc="Street traffic (engine rumble, passing cars with Doppler, tyres) overlaid at a gain in dB.")
-register("audio_crowd", "audio", soundscape.read_crowd, table(gain_db=READ_GAIN_DB),
+register("audio_crowd", "audio", overlay.read_crowd, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}", doc="A talking crowd (babble of many voices) overlaid at a gain in dB.")
-register("read_rain", "audio", soundscape.read_rain, table(gain_db=READ_GAIN_DB),
+register("read_rain", "audio", overlay.read_rain, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}", doc="Rain (hiss and droplet impacts) overlaid at a gain in dB.")
-register("thunder", "audio", soundscape.read_thunder, table(gain_db=READ_GAIN_DB),
+register("thunder", "audio", overlay.read_thunder, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}",
          doc="A thunderstorm (rare low rumbles with long decays) overlaid at a gain in dB.")
-register("read_wind", "audio", soundscape.read_wind, table(gain_db=READ_GAIN_DB),
+register("read_wind", "audio", overlay.read_wind, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}", doc="Wind on the microphone (gusty low rumble) overlaid at a gain in dB.")
 
 # --------------------------------------------------------------------------- AVRobustBench co-occurring corruptions

@@ -12,23 +12,16 @@ AVRobustBench's files) but not their exact waveforms: results on them are compar
 published tables in kind, not to the decimal.
 
 Every generator has the signature ``sound(n, *, sr, rng) -> float64 (n,)`` and returns ``n``
-samples at ``sr`` Hz with unit RMS (the level is the caller's: an SNR, or READ's gain over
-:data:`RECORDING_DBFS`); same ``rng`` state, same sound. Sounds are drawn for the clip's whole
-length, never looped. :data:`SOUNDS` maps names to generators; :func:`overlay` is READ's mixing.
+samples at ``sr`` Hz with unit RMS (the level is the caller's: an SNR in
+:mod:`core.corruptions.cooccurring`, a gain over a reference level in
+:mod:`core.corruptions.overlay`); same ``rng`` state, same sound. Sounds are drawn for the clip's
+whole length, never looped. :data:`SOUNDS` maps names to generators.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.fft
 import scipy.signal
-
-from . import audio
-
-# Level (dBFS RMS) at which READ's recordings are taken to be before its gain is applied. The
-# recordings are not distributed; -20 dBFS is a typical RMS of a normalised field recording
-# (AVRobustBench's ESC-50 rain, wind and crowd files sit at -18 to -26 dBFS).
-RECORDING_DBFS = -20.0
-
 
 # --------------------------------------------------------------------------- building blocks
 
@@ -355,91 +348,3 @@ def fire_or_siren(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
 SOUNDS = {"rain": rain, "wind": wind, "thunder": thunder, "snow": snow, "frost": frost, "underwater": underwater,
           "water_drops": water_drops, "traffic": traffic, "crowd": crowd, "concert": concert,
           "fire_or_siren": fire_or_siren}
-
-
-# --------------------------------------------------------------------------- READ's audio corruptions
-
-
-def overlay(y: np.ndarray, *, sr: int, sound: str, gain_db: float, rng: np.random.Generator,
-            level_dbfs: float = RECORDING_DBFS) -> np.ndarray:
-    """READ's ``add_external_noise``: a recording of ``sound`` raised by ``gain_db`` and added to the clip.
-
-    READ overlays each recording at its own level after pydub's ``apply_gain(gain_db)``
-    (+1, +2, +4, +6, +8 dB for severities 1-5), whatever the clip's level: the noise is
-    absolute, not relative to the clip (so a silent clip gets it too). Here the synthetic
-    recording sits at ``level_dbfs`` RMS (:data:`RECORDING_DBFS`) before the gain, so the added
-    sound has RMS ``level_dbfs + gain_db`` dBFS. The sum saturates at full scale, as pydub's
-    16-bit overlay does.
-
-    Parameters
-    ----------
-    y : float32 (N,)
-        Mono audio in [-1, 1].
-    sr : int
-        Sample rate in Hz.
-    sound : str
-        A key of :data:`SOUNDS`.
-    gain_db : float
-        Gain in dB applied to the recording before it is added.
-    rng : np.random.Generator
-        Draws the recording.
-
-    Returns
-    -------
-    float32 (N,)
-        ``clip(y + 10 ** ((level_dbfs + gain_db) / 20) * s, -1, 1)`` with ``s`` the unit-RMS sound.
-    """
-    audio.check_audio(y, sr)
-    if sound not in SOUNDS:
-        raise ValueError(f"Unknown sound '{sound}'; known: {', '.join(SOUNDS)}.")
-    noise = SOUNDS[sound](y.size, sr=sr, rng=_generator(rng))
-    return np.clip(y + 10 ** ((level_dbfs + gain_db) / 20) * noise, -1.0, 1.0).astype(np.float32)
-
-
-def _generator(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)); got {type(rng).__name__}.")
-    return rng
-
-
-def _read(sound: str, what: str):
-    def corrupt(y: np.ndarray, *, sr: int, gain_db: float, rng: np.random.Generator) -> np.ndarray:
-        return overlay(y, sr=sr, sound=sound, gain_db=gain_db, rng=rng)
-
-    corrupt.__name__ = corrupt.__qualname__ = f"read_{sound}"
-    corrupt.__doc__ = (f"READ's {sound} corruption: {what} (synthetic, :func:`{sound}`) at "
-                       f"{RECORDING_DBFS:g} dBFS + ``gain_db``, added; see :func:`overlay`.")
-    return corrupt
-
-
-read_traffic = _read("traffic", "street traffic")
-read_crowd = _read("crowd", "crowd babble")
-read_rain = _read("rain", "rain")
-read_thunder = _read("thunder", "a thunderstorm")
-read_wind = _read("wind", "wind on the microphone")
-
-
-def read_gaussian_noise(y: np.ndarray, *, sr: int, std: float, rng: np.random.Generator) -> np.ndarray:
-    """READ's audio ``gaussian_noise``: white Gaussian noise of standard deviation ``std`` (full scale 1) added.
-
-    The noise level is absolute (0.08-0.38 for severities 1-5, READ's ``make_c_audio.py``), not
-    relative to the clip, so a silent clip gets it too; the sum saturates at full scale, as
-    READ's 16-bit WAV files do. avlab's ``audio_gaussian_noise`` is the SNR-based kind.
-
-    Parameters
-    ----------
-    y : float32 (N,)
-        Mono audio in [-1, 1].
-    sr : int
-        Sample rate in Hz (the noise is white at any rate).
-    std : float
-        Standard deviation of the added noise, in full-scale units.
-    rng : np.random.Generator
-        Draws the noise.
-
-    Returns
-    -------
-    float32 (N,)
-    """
-    audio.check_audio(y, sr)
-    return np.clip(y + std * _generator(rng).standard_normal(y.size), -1.0, 1.0).astype(np.float32)

@@ -1,8 +1,8 @@
-"""Tests for core.corruptions.soundscape: the synthetic environmental sounds and READ's audio corruptions.
+"""Tests for core.corruptions.soundscape (the synthetic environmental sounds) and READ's audio corruptions (overlay).
 
 READ's levels are absolute (XLearning-SCU/2024-ICLR-READ, make_corruptions/make_c_audio.py): white
 noise of a fixed standard deviation, and recordings overlaid at +1..+8 dB over their own level
-(here :data:`soundscape.RECORDING_DBFS`). Each is checked in those units, to 0.5 dB, at every severity.
+(here :data:`overlay.RECORDING_DBFS`). Each is checked in those units, to 0.5 dB, at every severity.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import scipy.signal
 
 from core import corruptions as C
+from core.corruptions import overlay as O
 from core.corruptions import soundscape as S
 from core.media import Clip
 
@@ -109,7 +110,7 @@ def test_passing_cars_drop_in_pitch():
 def test_read_levels_are_within_half_a_db_at_every_severity(name):
     for severity in C.SEVERITIES:
         params = C.get(name).params(severity)
-        nominal = 20 * np.log10(params["std"]) if "std" in params else S.RECORDING_DBFS + params["gain_db"]
+        nominal = 20 * np.log10(params["std"]) if "std" in params else O.RECORDING_DBFS + params["gain_db"]
         for clip in (CLIP, SILENT):
             out = C.apply(clip, name, severity, rng=np.random.default_rng(severity))
             added = out.audio.astype(np.float64) - clip.audio
@@ -122,7 +123,7 @@ def test_read_overlay_adds_the_recording_at_its_gain_exactly(name):
     gain = C.get(name).params(severity)["gain_db"]
     out = C.apply(CLIP, name, severity, rng=np.random.default_rng(11)).audio
     sound = S.SOUNDS[READ_OVERLAYS[name]](CLIP.audio.size, sr=SR, rng=np.random.default_rng(11))
-    expected = np.clip(CLIP.audio + 10 ** ((S.RECORDING_DBFS + gain) / 20) * sound, -1, 1)
+    expected = np.clip(CLIP.audio + 10 ** ((O.RECORDING_DBFS + gain) / 20) * sound, -1, 1)
     np.testing.assert_allclose(out, expected, atol=1e-6)
 
 
@@ -147,14 +148,14 @@ def test_read_saturates_at_full_scale_like_its_16_bit_files():
 
 def test_bad_input_raises():
     with pytest.raises(ValueError, match="Unknown sound"):
-        S.overlay(CLIP.audio, sr=SR, sound="vuvuzela", gain_db=1, rng=np.random.default_rng(0))
+        O.overlay(CLIP.audio, sr=SR, sound="vuvuzela", gain_db=1, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="Generator"):
-        S.read_traffic(CLIP.audio, sr=SR, gain_db=1, rng=0)
+        O.read_traffic(CLIP.audio, sr=SR, gain_db=1, rng=0)
     with pytest.raises(ValueError, match="float32"):
-        S.read_gaussian_noise(CLIP.audio.astype(np.float64), sr=SR, std=0.1, rng=np.random.default_rng(0))
+        O.read_gaussian_noise(CLIP.audio.astype(np.float64), sr=SR, std=0.1, rng=np.random.default_rng(0))
 
 
 def test_labels_name_the_benchmark():
     assert C.label("read_gaussian_noise") == "Gaussian Noise (READ)"
     assert C.label("read_wind") == "Wind (READ)" and C.label("read_rain") == "Rain (READ)"
-    assert C.label("audio_crowd") == "Crowd (audio)" and C.label("traffic") == "Traffic"
+    assert C.label("traffic") == "Traffic" and C.label("thunder") == "Thunder"
