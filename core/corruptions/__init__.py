@@ -125,20 +125,22 @@ def label(name: str) -> str:
 
 
 # Video corruptions that change each frame on its own (clip-level draws, such as fog's map, the
-# occlusion patch or the motion angle, come first and do not depend on the frame count), so
-# corrupting only the frames a model samples gives the frames it would see. Noise and av_rain's
-# streaks are drawn per frame: a different but equally distributed realisation. smoke drifts by a
-# fixed number of pixels per frame, so on the sampled frames it drifts ten times slower; its
-# per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
+# occlusion patch, the motion angle, glass_blur's shuffle, elastic_transform's warp, the frost
+# texture, the spatter drops or snow's wind angle, come first and do not depend on the frame count),
+# so corrupting only the frames a model samples gives the frames it would see. Noise, snow's flakes
+# and av_rain's streaks are drawn per frame: a different but equally distributed realisation. smoke
+# drifts by a fixed number of pixels per frame, so on the sampled frames it drifts ten times slower;
+# its per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
 # video_off) and av_desync always get the whole clip.
 FRAME_LOCAL = frozenset({
-    "gaussian_noise", "shot_noise", "impulse_noise", "gaussian_blur", "defocus_blur", "motion_blur", "zoom_blur",
-    "fog", "brightness", "contrast", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
+    "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur", "defocus_blur",
+    "motion_blur", "zoom_blur", "glass_blur", "fog", "snow", "frost", "spatter", "brightness", "contrast",
+    "saturate", "elastic_transform", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
 })
 # Those that also draw no random numbers: on the sampled frames they give exactly the frames the model
 # would sample from the corrupted clip (tests/app/test_branches.py checks every name here).
-FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate",
-                       "video_off"})
+FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "saturate",
+                       "pixelate", "video_off"})
 
 
 def clip_seed(seed: int, clip: str | os.PathLike) -> int:

@@ -102,6 +102,37 @@ register("smoke", "audiovisual", crossmodal.smoke,
          doc="Smoke: drifting haze on the frames and muffled sound.")
 
 # --------------------------------------------------------------------------- ImageNet-C (the rest of the 15 and the 4 held-out)
+# Tables: hendrycks/robustness ImageNet-C/imagenet_c/imagenet_c/corruptions.py, as bethgelab/imagecorruptions
+# (imagecorruptions/corruptions.py) applies them to any image size; px at 224 px, scaled to the shorter side.
+# gaussian_blur, the fourth held-out one, is registered above.
+from . import blur, weather  # noqa: E402  (imported here so each section's imports stay with it)
+
+HELD_OUT = f"{IMAGENET_C}; held-out (validation) set"
+register("glass_blur", "video", blur.glass_blur,
+         table(sigma=[0.7, 0.9, 1, 1.1, 1.5], max_delta=[1, 2, 2, 3, 4], iterations=[2, 1, 3, 2, 2]),
+         source=IMAGENET_C, doc="Frosted glass: blurred, pixels shuffled locally (max_delta px at 224 px), blurred again.")
+register("snow", "video", weather.snow,
+         table(mean=[0.1, 0.2, 0.55, 0.55, 0.55], std=[0.3] * 5, zoom=[3, 2, 4, 4.5, 2.5],
+               threshold=[0.5, 0.5, 0.9, 0.85, 0.85], radius=[10, 12, 12, 12, 12], sigma=[4, 4, 8, 8, 12],
+               image_weight=[0.8, 0.7, 0.7, 0.65, 0.55]),
+         source=IMAGENET_C, doc="Falling snow: wind-streaked flakes, fresh each frame, over a whitened scene.")
+register("frost", "video", weather.frost,
+         table(image_weight=[1, 0.8, 0.7, 0.65, 0.6], frost_weight=[0.4, 0.6, 0.7, 0.7, 0.75]),
+         source=f"{IMAGENET_C}; procedural frost texture instead of its photographs",
+         doc="Frost on the lens: the frame blended with an ice-crystal texture (procedural).")
+register("elastic_transform", "video", video.elastic_transform,
+         table(alpha=[12.5, 16.25, 21.25, 25, 30], sigma=[2.24] * 5, max_shift=[1.12] * 5),
+         source=f"{IMAGENET_C}; elastic table of imagecorruptions (Michaelis et al., 2019)",
+         doc="Elastic warp: pixels displaced by a smooth random field, px at 224 px.")
+register("speckle_noise", "video", video.speckle_noise, table(sigma=[0.15, 0.2, 0.35, 0.45, 0.6]),
+         source=HELD_OUT, doc="Multiplicative noise: each value times 1 + N(0, sigma).")
+register("spatter", "video", weather.spatter,
+         table(mean=[0.65, 0.65, 0.65, 0.65, 0.67], std=[0.3, 0.3, 0.3, 0.3, 0.4], sigma=[4, 3, 2, 1, 1],
+               threshold=[0.69, 0.68, 0.68, 0.65, 0.65], kind=["water"] * 3 + ["mud"] * 2,
+               opacity=[0.6, 0.6, 0.5, None, None], mud_sigma=[None, None, None, 1.5, 1.5]),
+         source=HELD_OUT, doc="Drops on the lens: glossy water (1-3) or mud (4-5), px at 224 px.")
+register("saturate", "video", video.saturate, table(factor=[0.3, 0.1, 2, 5, 20], offset=[0, 0, 0, 0.1, 0.2]),
+         source=HELD_OUT, doc="Colour saturation scaled (1-2: washed out; 3-5: oversaturated).", stochastic=False)
 
 # --------------------------------------------------------------------------- Kinetics-C temporal and codec corruptions
 from . import codec  # noqa: E402  (imported here so each section's imports stay with it)

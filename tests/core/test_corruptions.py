@@ -116,7 +116,13 @@ def test_deterministic_under_a_seed(name):
 
 FPS = (8, 12, 15, 16, 24, 25, 30)   # the frame rates clips come at
 SIDES = (64, 160, 224, 480)         # shorter sides: thumbnails, factory-av's 160 px, ImageNet-C's 224, SD video
-VISUAL = C.names("video") + C.names("audiovisual")
+# ImageNet-C's own tables for these do not make the pixel error grow at every level, in the reference
+# implementation too (glass_blur's levels 2 and 4, snow's 3, frost's 4 and spatter's switch from water to mud
+# damage less than the level before on some scenes; docs/PERFORMANCE.md, "ImageNet-C parity"): the published
+# table is kept, and tests/core/test_imagenet_c_parity.py pins every level to the reference instead. The
+# AVRobustBench corruptions whose visual part is one of them follow its table too.
+NOT_MONOTONE = {"glass_blur", "snow", "frost", "spatter", "av_snow", "av_frost", "av_spatter"}
+VISUAL = [n for n in C.names("video") + C.names("audiovisual") if n not in NOT_MONOTONE]
 
 
 def scene(side: int, fps: float, t: int, seconds: float = 1.0, seed: int = 0) -> Clip:
