@@ -260,7 +260,8 @@ def noise_bytes(payloads: Sequence[bytes], *, amount: int, rng: np.random.Genera
     unsigned counter and, when the counter is a multiple of ``amount``, replaces the byte with the
     counter's low byte: one byte in ``amount`` on average, replaced by a multiple of
     ``gcd(amount, 256)``. Here the hits are drawn from ``rng`` (each byte independently) and the new
-    value uniformly among those multiples (it may equal the old one, as in ``noise``).
+    value uniformly among those multiples (it may equal the old one, as in ``noise``); with the same
+    seed, a smaller ``amount`` hits the same bytes and more.
 
     Parameters
     ----------
@@ -285,9 +286,11 @@ def noise_bytes(payloads: Sequence[bytes], *, amount: int, rng: np.random.Genera
         raise ValueError(f"amount must be a whole number of bytes >= 1; got {amount!r}.")
     sizes = [len(p) for p in payloads]
     data = np.frombuffer(b"".join(payloads), np.uint8).copy()
-    hits = np.flatnonzero(rng.random(data.size) < 1.0 / amount)
-    step = math.gcd(int(amount), 256)
-    data[hits] = rng.integers(0, 256 // step, hits.size) * step
+    # every byte's draw and new value come first, so that with the same seed a smaller amount hits the same
+    # bytes (with the same values, up to the multiple) and more
+    hit = rng.random(data.size) < 1.0 / amount
+    value = rng.integers(0, 256, data.size, dtype=np.uint8)
+    data[hit] = value[hit] & np.uint8(256 - math.gcd(int(amount), 256))  # down to a multiple of the gcd (a power of 2)
     return [chunk.tobytes() for chunk in np.split(data, np.cumsum(sizes)[:-1])]
 
 
