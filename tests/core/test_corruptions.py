@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SR = 16_000
 ALL = C.names()
 LEVELS = C.SEVERITIES
+# Kinetics-C's codec corruptions re-encode the clip (seconds a call at 480 px); on these short clips a lost
+# datagram or a replaced byte is rare (the same output at several levels or seeds), and frame_rate's 20-9 fps
+# change nothing at 8 fps. tests/core/test_codec_corruptions.py checks them where their published behaviour
+# shows: damage growing on average over seeds, frame rates at Kinetics' 30 fps.
+CODEC = {"packet_loss", "bit_error", "h264_crf", "h265_crf", "frame_rate"}
 
 
 def make_clip(t=16, h=48, w=64, seconds=1.0, fps=16.0, seed=0) -> Clip:
@@ -109,7 +114,7 @@ def test_deterministic_under_a_seed(name):
     a, b, other = run(name, 3, seed=7), run(name, 3, seed=7), run(name, 3, seed=8)
     assert np.array_equal(a.frames, b.frames) and np.array_equal(a.audio, b.audio)
     same = np.array_equal(a.frames, other.frames) and np.array_equal(a.audio, other.audio)
-    assert same != C.get(name).stochastic
+    assert same != C.get(name).stochastic or name in CODEC
 
 
 # --------------------------------------------------------------------------- damage grows with severity
@@ -122,7 +127,7 @@ SIDES = (64, 160, 224, 480)         # shorter sides: thumbnails, factory-av's 16
 # table is kept, and tests/core/test_imagenet_c_parity.py pins every level to the reference instead. The
 # AVRobustBench corruptions whose visual part is one of them follow its table too.
 NOT_MONOTONE = {"glass_blur", "snow", "frost", "spatter", "av_snow", "av_frost", "av_spatter"}
-VISUAL = [n for n in C.names("video") + C.names("audiovisual") if n not in NOT_MONOTONE]
+VISUAL = [n for n in C.names("video") + C.names("audiovisual") if n not in NOT_MONOTONE | CODEC]
 
 
 def scene(side: int, fps: float, t: int, seconds: float = 1.0, seed: int = 0) -> Clip:
