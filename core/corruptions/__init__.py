@@ -131,7 +131,9 @@ def label(name: str) -> str:
 # and av_rain's streaks are drawn per frame: a different but equally distributed realisation. smoke
 # drifts by a fixed number of pixels per frame, so on the sampled frames it drifts ten times slower;
 # its per-frame density is the same. Temporal corruptions (frame_drop, frame_freeze, black_frames,
-# video_off) and av_desync always get the whole clip.
+# video_off), av_desync and Kinetics-C's codec corruptions (packet_loss, bit_error, h264_crf, h265_crf,
+# frame_rate: the encoder predicts frames from other frames, and a loss spreads to the frames after it)
+# always get the whole clip.
 FRAME_LOCAL = frozenset({
     "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur", "defocus_blur",
     "motion_blur", "zoom_blur", "glass_blur", "fog", "snow", "frost", "spatter", "brightness", "contrast",
