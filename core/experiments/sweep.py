@@ -72,7 +72,8 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
     backend = backend or "local"
     if isinstance(backend, str) and backend not in BACKENDS:
         raise ExperimentError(f"There is no backend '{backend}'; choose {' or '.join(BACKENDS)}.")
-    if backend != "local" and isinstance(backend, str):
+    own = backend == "ray"  # a backend made here is closed here (its actors, and a local Ray it started)
+    if own:
         from core.experiments.ray_backend import RayBackend
 
         backend = RayBackend(address=address, workers=workers)
@@ -91,6 +92,8 @@ def run_experiment(config: ExperimentConfig, *, db: ResultsDB | str | Path | Non
     finally:
         if handle is not db:
             handle.close()
+        if own:
+            backend.close()
 
 
 @torch.inference_mode()
