@@ -1,4 +1,4 @@
-"""The command line: ``python -m core.experiments run|list|show|export|delete ...``."""
+"""The command line: ``python -m core.experiments run|list|show|compare|export|delete|suites ...``."""
 from __future__ import annotations
 
 import argparse
@@ -10,9 +10,9 @@ from pathlib import Path
 from core import corruptions
 from core.corruptions import suites
 from core.experiments.config import FRAME_MODES, ExperimentConfig, ExperimentError, as_list, select_corruptions
-from core.experiments.sweep import run_experiment
+from core.experiments.sweep import BACKENDS, run_experiment
 from core.datasets import add_data_arguments, unreadable_sentence
-from core.results import CLEAN, ResultsDB, ResultsError
+from core.results import CLEAN, ResultsDB, ResultsError, compare
 
 
 def _print_table(df, floats: str = "{:.3f}") -> None:
@@ -22,9 +22,34 @@ def _print_table(df, floats: str = "{:.3f}") -> None:
         print(df.to_string(index=False, float_format=lambda x: floats.format(x)))
 
 
-def _cmd_run(args) -> int:
+def progress_bar(*, quiet: bool = False, file=None):
+    """``(bar, report)``: a tqdm bar on stderr and the ``progress(done, total, message)`` callback that drives it.
+
+    The bar shows clip-conditions done of the total, the rate and the time left (ETA); clip-conditions already
+    stored when a sweep continues are its starting point, so they do not inflate the rate.
+    """
     from tqdm import tqdm
 
+    bar = tqdm(total=0, unit="clip-cond", disable=quiet, file=file or sys.stderr, dynamic_ncols=True,
+               mininterval=0.5)
+
+    first = [True]
+
+    def report(done: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(message, refresh=False)
+        if first[0]:  # what is already stored: the bar's initial count, and the clock starts now
+            first[0] = False
+            bar.initial = bar.n = bar.last_print_n = done
+            bar.start_t = bar.last_print_t = time.time()
+            bar.refresh()
+        else:
+            bar.update(done - bar.n)
+
+    return bar, report
+
+
+def _cmd_run(args) -> int:
     base = ExperimentConfig.from_file(args.config).to_dict() if args.config else {}
     suite = args.suite or base.get("suite", "avlab")
     flags = {"checkpoints": args.checkpoint, "data": args.data, "layout": args.layout, "fold": args.fold,
@@ -33,17 +58,14 @@ def _cmd_run(args) -> int:
              "severities": args.severities, "seed": args.seed, "batch_size": args.batch_size,
              "frames": args.frames, "limit": args.limit, "name": args.name}
     config = ExperimentConfig.from_dict({**base, **{k: v for k, v in flags.items() if v is not None}})
-    bar = tqdm(total=0, unit="clip-cond", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
-
-    def report(done: int, total: int, message: str) -> None:
-        bar.total, bar.n = total, done
-        bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
-
+    if args.backend == "local" and (args.address or args.workers):
+        raise ExperimentError("--address and --workers are for --backend ray.")
+    bar, report = progress_bar(quiet=args.quiet)
     started = time.perf_counter()
     try:
         eid = run_experiment(config, db=args.db, progress=report, reuse_embeddings=not args.no_reuse,
-                             threads=args.threads, device=args.device)
+                             threads=args.threads, device=args.device, backend=args.backend, address=args.address,
+                             workers=args.workers)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -112,6 +134,22 @@ def _cmd_suites(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    with ResultsDB(args.db, create=False) as db:
+        result = compare(db, args.ids, reference=args.reference, head=args.head)
+    if args.json:
+        print(json.dumps({"experiments": list(result.experiments), "conditions": list(result.conditions),
+                          "notes": list(result.notes), "leaderboard": json.loads(result.table.to_json(orient="records"))}))
+        return 0
+    for note in result.notes:
+        print(note)
+    print(f"{args.head} head of experiments {', '.join(map(str, result.experiments))} on the {len(result.conditions)} "
+          f"conditions they all measured (suite {result.table['suite'].iloc[0]}; mCE relative to "
+          f"{result.table['reference'].iloc[0]}):\n")
+    _print_table(result.table.drop(columns=["suite", "reference"]))
+    return 0
+
+
 def _cmd_delete(args) -> int:
     with ResultsDB(args.db, create=False) as db:
         db.delete_experiment(args.id)
@@ -148,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     run.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda or mps")
     run.add_argument("--no-reuse", action="store_true", help="recompute both branches for every condition")
+    run.add_argument("--backend", choices=BACKENDS, default="local",
+                     help="local (this process; default) or ray (CPU tasks decode and corrupt, model actors infer; "
+                          "docs/RAY.md)")
+    run.add_argument("--address", help="with --backend ray: auto (this node's cluster), ray://HOST:10001 or HOST:PORT; "
+                                       "default: a local Ray on this machine")
+    run.add_argument("--workers", type=int, help="with --backend ray: model actors (default one per GPU, else half "
+                                                 "the cluster's CPUs)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     show = sub.add_parser("show", help="robustness summary of an experiment")
     show.add_argument("id", type=int)
@@ -163,6 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--table", choices=("rows", "summary"), default="rows",
                         help="per-clip rows (default), or the robustness summary per model x head with its suite")
     export.add_argument("--reference", help="the summary's mCE reference (as in `show`)")
+    compare_cmd = sub.add_parser("compare", help="leaderboard of the models of several sweeps, on the conditions "
+                                                 "they all measured")
+    compare_cmd.add_argument("ids", type=int, nargs="+", metavar="ID")
+    compare_cmd.add_argument("--reference", help="the mCE reference: a model of one of them, or imagenet-c "
+                                                 "(default: the suite's, else the first sweep's first model)")
+    compare_cmd.add_argument("--head", choices=("audio", "video", "fused"), default="fused")
+    compare_cmd.add_argument("--json", action="store_true")
     suites_cmd = sub.add_parser("suites", help="the published protocols a sweep can follow, with their sources")
     suites_cmd.add_argument("--json", action="store_true")
     delete = sub.add_parser("delete", help="remove an experiment and its rows")
@@ -171,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "severities", None):
         args.severities = as_list(args.severities)
     commands = {"run": _cmd_run, "show": _cmd_show, "list": _cmd_list, "export": _cmd_export, "delete": _cmd_delete,
-                "suites": _cmd_suites}
+                "suites": _cmd_suites, "compare": _cmd_compare}
     try:
         return commands[args.command](args)
     except (ExperimentError, ResultsError) as exc:

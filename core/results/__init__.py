@@ -10,7 +10,8 @@ numbers as an uninterrupted one. Anything wrong with the file is a :class:`Resul
 
 Layout: :mod:`.schema` (tables, migrations, condition labels, the error), :mod:`.database`
 (:class:`ResultsDB`: writing and reading), :mod:`.robustness` (mPC, mCE, fusion gain and
-fallback gaps for the summary), :mod:`.readers` (one-call readers on a path).
+fallback gaps for the summary), :mod:`.readers` (one-call readers on a path), :mod:`.comparison` (the
+leaderboard across sweeps, on the conditions they all measured).
 """
 # APPLICATION_ID and EXPORT_FORMATS stay importable from here, as before, though not in __all__
 from core.results.schema import (  # noqa: F401
@@ -22,7 +23,8 @@ from core.results.database import (  # noqa: F401
 from core.results.readers import (
     condition_metrics, get_experiment, list_experiments, modality_weights, predictions, summary,
 )
+from core.results.comparison import Comparison, compare
 
 __all__ = ["ResultsDB", "ResultsError", "SCHEMA_VERSION", "MIGRATIONS", "HEADS", "CLEAN", "DB_ENV", "DEFAULT_DB",
            "default_db_path", "condition_label", "parse_condition", "list_experiments", "get_experiment",
-           "condition_metrics", "summary", "modality_weights", "predictions", "export_frame"]
+           "condition_metrics", "summary", "modality_weights", "predictions", "export_frame", "compare", "Comparison"]
