@@ -3,7 +3,9 @@
     python -m core.experiments run --checkpoint checkpoints/modality_attention --data sample_data \\
         --corruptions mute,gaussian_blur,audio_gaussian_noise --severities 1,3,5
     python -m core.experiments run --suite imagenet-c --data sample_data   # a published protocol (`suites` lists them)
+    python -m core.experiments run --backend ray [--address auto|ray://HOST:10001] [--workers N] ...   # docs/RAY.md
     python -m core.experiments list | show ID [--reference NAME] | export ID --format csv|parquet [--table summary] | delete ID
+    python -m core.experiments compare ID ID ...    # leaderboard across sweeps, on the conditions they all measured
 
 Results go to the results database (:mod:`core.results`; ``--db`` or ``$AVLAB_DB``, default
 ``results/avlab.db``). A sweep is identified by its config (checkpoint weights and clips
