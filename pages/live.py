@@ -74,12 +74,21 @@ def live_view() -> None:
     if last.prediction.weights is not None:
         weights.caption("Modality weights over time (the fused head's reliance on each sense)")
         weights.plotly_chart(weights_timeline(windows), key="live_weights", config={"displayModeBar": False})
+
+
+@st.fragment(run_every=2.0 if run is not None and run.running else None)
+def alerts_view() -> None:
     st.subheader("Alerts")
-    store = AlertStore(run.monitor.alerts_db)
+    if not live.alerts_db().exists():
+        st.caption("No alerts yet.")
+        return
+    store = AlertStore(live.alerts_db())
     try:
+        st.caption(f"Newest first, from {store.path}; each with the clip of the windows that raised it.")
         live.alert_list(store.alerts())
     finally:
         store.close()
 
 
 live_view()
+alerts_view()

@@ -9,15 +9,23 @@ the alert rules (:mod:`.rules`), and stores alerts with the clip that raised the
 ``python -m core.live SOURCE`` is the command line (:mod:`.cli`); :mod:`.figures` draws the
 dashboard's rolling timelines and gauges.
 """
-from core.live.alerts import DB_ENV, Alert, AlertStore, default_db_path, post_json
-from core.live.buffer import RingBuffer, Snapshot
-from core.live.health import HealthTracker, WindowHealth, measure, sentences
-from core.live.monitor import History, LiveWindow, Monitor
-from core.live.reader import Event, Reader, backoff
-from core.live.rules import ClassRule, HealthRule, RuleBook, load_rules, parse_rules, rules_yaml
-from core.live.sources import LiveError, Source, capture_devices, no_device_sentence, parse_source
+import importlib
 
-__all__ = ["DB_ENV", "Alert", "AlertStore", "default_db_path", "post_json", "RingBuffer", "Snapshot",
-           "HealthTracker", "WindowHealth", "measure", "sentences", "History", "LiveWindow", "Monitor", "Event",
-           "Reader", "backoff", "ClassRule", "HealthRule", "RuleBook", "load_rules", "parse_rules", "rules_yaml",
-           "LiveError", "Source", "capture_devices", "no_device_sentence", "parse_source"]
+_HOMES = {
+    "alerts": ("DB_ENV", "Alert", "AlertStore", "default_db_path", "post_json"),
+    "buffer": ("RingBuffer", "Snapshot"),
+    "health": ("HealthTracker", "WindowHealth", "measure", "sentences"),
+    "monitor": ("History", "LiveWindow", "Monitor"),
+    "reader": ("Event", "Reader", "backoff"),
+    "rules": ("ClassRule", "HealthRule", "RuleBook", "load_rules", "parse_rules", "rules_yaml"),
+    "sources": ("LiveError", "Source", "capture_devices", "no_device_sentence", "parse_source"),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str):
+    # imported on first use (PEP 562): the alerts store and the sources do not pull in torch
+    if name not in _HOME:
+        raise AttributeError(f"module 'core.live' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"core.live.{_HOME[name]}"), name)
