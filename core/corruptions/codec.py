@@ -7,20 +7,19 @@ corruptions", NeurIPS 2021 Datasets and Benchmarks), github.com/Newbeeyoung/Vide
 github.com/Newbeeyoung/packet-loss-simulation (``packet_loss``). The reference runs the ``ffmpeg`` CLI on
 the source files; here the same operations run on the clip in memory:
 
-==============  =================================================  ==================================================
-name            reference (severity parameter)                     here
-==============  =================================================  ==================================================
-``h264_crf``    ``ffmpeg -vcodec libx264 -crf C`` (23 30 37 44 51)  libx264 at CRF C, preset medium
-``h265_crf``    ``ffmpeg -vcodec libx265 -crf C`` (27 33 39 45 51)  libx265 at CRF C, preset medium
-``bit_error``   ``ffmpeg -c copy -bsf noise=C`` on the source file  the clip as H.264 (libx264 defaults) in MP4; each
-                (100000 50000 30000 20000 10000)                    byte of its packets replaced with probability 1/C,
-                                                                    as FFmpeg's ``noise`` filter does (:func:`noise_bytes`)
-``packet_loss`` H.264 (``ffmpeg -f h264``) streamed over UDP          the clip as H.264 (libx264 defaults); each access unit
-                through a Mininet link losing C % of its packets    in 1,472-byte UDP payloads (FFmpeg's ``pkt_size``),
-                (1 2 3 4 6)                                          each lost with probability C % (:func:`lose_datagrams`)
-``frame_rate``  ``ffmpeg -vcodec libx265 -fps C`` (20 16 12 9 6)    C frames a second (as ``frame_drop``) in libx265 at its
-                                                                    default CRF 28, each held until the next
-==============  =================================================  ==================================================
+- ``h264_crf``: ``ffmpeg -vcodec libx264 -crf C`` (C = 23, 30, 37, 44, 51). Here: libx264 at CRF C,
+  preset medium.
+- ``h265_crf``: ``ffmpeg -vcodec libx265 -crf C`` (C = 27, 33, 39, 45, 51). Here: libx265 at CRF C,
+  preset medium.
+- ``bit_error``: ``ffmpeg -c copy -bsf noise=C`` on the source file (C = 100000, 50000, 30000, 20000,
+  10000). Here: the clip as H.264 at libx264's defaults in MP4, each byte of its packets replaced
+  with probability 1/C, as FFmpeg's ``noise`` filter does (:func:`noise_bytes`).
+- ``packet_loss``: H.264 (``ffmpeg -f h264``) streamed over UDP through a Mininet link that loses C %
+  of its packets (C = 1, 2, 3, 4, 6). Here: the clip as H.264 at libx264's defaults; each access unit
+  in UDP payloads of 1,472 bytes (FFmpeg's ``pkt_size``), each lost with probability C %
+  (:func:`lose_datagrams`).
+- ``frame_rate``: ``ffmpeg -vcodec libx265 -fps C`` (C = 20, 16, 12, 9, 6). Here: C frames a second
+  (the rule of ``frame_drop``) in libx265 at its default CRF 28, each held until the next.
 
 Where this differs from the reference, and why:
 
@@ -41,32 +40,24 @@ Where this differs from the reference, and why:
   receiver here keeps each access unit's surviving payloads together, with its timestamp (as an RTP
   receiver would), rather than re-parsing a byte stream.
 
-Common to all five:
-
-- Frames are converted to 4:2:0 YUV with BT.601 limited-range coefficients (FFmpeg's default for
-  untagged video), in numpy over the whole clip (swscale through PyAV costs ~2 ms a frame here), and
-  back with bilinear chroma upsampling. Odd sides are edge-padded to even (4:2:0 needs them; the
-  reference crops the odd row instead), and libx265's pictures to at least 72 px a side (libx265
-  4.2 misbehaves on smaller ones: see ``_padded``); the padding is cropped off after decoding, so
-  the shape is kept.
-- The encoders run at FFmpeg's defaults as the reference's commands leave them (preset medium), on
-  one thread (libx265: ``pools=none:frame-threads=1``), so a clip gives the same bitstream on every
-  machine: an encoder's output depends on its thread count, which FFmpeg otherwise takes from the
-  number of cores.
-- Decoding uses FFmpeg's ``h264`` / ``hevc`` decoders with their default error concealment, one thread.
-  A frame the decoder gives no picture for is shown as a player shows it: the last picture decoded
-  is held, black before the first. The output has as many frames as the input.
+Common to all five (:mod:`core.corruptions.transcode`): frames go to 4:2:0 YUV (BT.601, FFmpeg's
+default) and back; odd sides are edge-padded for the encoder and cropped after decoding, so the
+shape is kept (the reference crops the odd row off), and libx265's pictures are padded to at least
+72 px a side (libx265 4.2 misbehaves on smaller ones); the encoders run at FFmpeg's defaults as the
+reference's commands leave them (preset medium), on one thread (libx265: :data:`X265_PARAMS`), so a
+clip gives the same bitstream on every run, and on every machine with the same x264 / x265 builds
+(PyAV's wheel, pinned in requirements.txt); FFmpeg's ``h264`` / ``hevc`` decoders decode with their
+default error concealment, and a frame they give no picture for shows the last picture decoded, as
+a player shows it (black before the first). The output has as many frames as the input.
 """
 from __future__ import annotations
 
-import io
 import math
-from fractions import Fraction
 from typing import Sequence
 
-import av
 import numpy as np
 
+from .transcode import decode, encode
 from .video import check_frames
 
 UDP_PAYLOAD_BYTES = 1472  # FFmpeg's udp protocol: default pkt_size, the largest datagram payload it sends
@@ -74,16 +65,6 @@ PRESET = "medium"         # x264's and x265's default preset, which the referenc
 X264_DEFAULT_CRF = 23
 X265_DEFAULT_CRF = 28
 X265_PARAMS = "log-level=none:pools=none:frame-threads=1"  # quiet; no thread pool, one frame thread: deterministic
-_DECODER = {"libx264": "h264", "libx265": "hevc"}
-_MIN_SIDE = {"libx264": 2, "libx265": 72}  # see _padded
-
-# BT.601 limited range (FFmpeg's default matrix for untagged 4:2:0 video)
-_RGB_TO_YUV = np.array([[0.256788, 0.504129, 0.097906],
-                        [-0.148223, -0.290993, 0.439216],
-                        [0.439216, -0.367788, -0.071427]], np.float32)
-_YUV_OFFSET = np.array([16.0, 128.0, 128.0], np.float32)
-_YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV.astype(np.float64)).astype(np.float32)
-
 
 # --------------------------------------------------------------------------- the corruptions
 
@@ -111,8 +92,8 @@ def h264_crf(frames: np.ndarray, *, crf: int, fps: float, rng: np.random.Generat
         uint8 ``(T, H, W, 3)``.
     """
     check_frames(frames)
-    packets, _ = _encode(frames, "libx264", fps, {"crf": str(crf), "preset": preset})
-    return _decode(packets, frames.shape, "libx264")
+    packets, _ = encode(frames, "libx264", fps, {"crf": str(crf), "preset": preset})
+    return decode(packets, frames.shape, "libx264")
 
 
 def h265_crf(frames: np.ndarray, *, crf: int, fps: float, rng: np.random.Generator,
@@ -123,8 +104,8 @@ def h265_crf(frames: np.ndarray, *, crf: int, fps: float, rng: np.random.Generat
     with :data:`X265_PARAMS` (one thread, no thread pool) so the bitstream does not depend on the machine.
     """
     check_frames(frames)
-    packets, _ = _encode(frames, "libx265", fps, {"crf": str(crf), "preset": preset, "x265-params": X265_PARAMS})
-    return _decode(packets, frames.shape, "libx265")
+    packets, _ = encode(frames, "libx265", fps, {"crf": str(crf), "preset": preset, "x265-params": X265_PARAMS})
+    return decode(packets, frames.shape, "libx265")
 
 
 def bit_error(frames: np.ndarray, *, amount: int, fps: float, rng: np.random.Generator) -> np.ndarray:
@@ -156,11 +137,11 @@ def bit_error(frames: np.ndarray, *, amount: int, fps: float, rng: np.random.Gen
         ``amount`` below 1.
     """
     check_frames(frames)
-    packets, extradata = _encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET},
+    packets, extradata = encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET},
                                  container="mp4")
     damaged = noise_bytes([data for data, _, _ in packets], amount=amount, rng=rng)
     packets = [(data, pts, dts) for data, (_, pts, dts) in zip(damaged, packets)]
-    return _decode(packets, frames.shape, "libx264", extradata=extradata)
+    return decode(packets, frames.shape, "libx264", extradata=extradata)
 
 
 def packet_loss(frames: np.ndarray, *, loss_percent: float, fps: float, rng: np.random.Generator) -> np.ndarray:
@@ -189,10 +170,10 @@ def packet_loss(frames: np.ndarray, *, loss_percent: float, fps: float, rng: np.
         uint8 ``(T, H, W, 3)``; undecodable frames hold the last decoded one (black before the first).
     """
     check_frames(frames)
-    packets, _ = _encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET})
+    packets, _ = encode(frames, "libx264", fps, {"crf": str(X264_DEFAULT_CRF), "preset": PRESET})
     arrived, _ = lose_datagrams([data for data, _, _ in packets], loss_percent=loss_percent, rng=rng)
     kept = [(data, pts, dts) for data, (_, pts, dts) in zip(arrived, packets) if data]
-    return _decode(kept, frames.shape, "libx264")
+    return decode(kept, frames.shape, "libx264")
 
 
 def frame_rate(frames: np.ndarray, *, target_fps: float, fps: float, rng: np.random.Generator) -> np.ndarray:
@@ -232,8 +213,8 @@ def frame_rate(frames: np.ndarray, *, target_fps: float, fps: float, rng: np.ran
     kept = np.unique(shown)                          # the frames delivered, in order
     rate = target_fps if 0 < target_fps < fps else (fps if fps > 0 else target_fps)
     options = {"crf": str(X265_DEFAULT_CRF), "preset": PRESET, "x265-params": X265_PARAMS}
-    packets, _ = _encode(frames[kept], "libx265", rate, options)
-    decoded = _decode(packets, (kept.size,) + frames.shape[1:], "libx265")
+    packets, _ = encode(frames[kept], "libx265", rate, options)
+    decoded = decode(packets, (kept.size,) + frames.shape[1:], "libx265")
     return decoded[np.searchsorted(kept, shown)]
 
 
@@ -338,148 +319,3 @@ def lose_datagrams(payloads: Sequence[bytes], *, loss_percent: float, rng: np.ra
                                 for i in range(n) if not gone[i]))
         start += n
     return arrived, lost
-
-
-# --------------------------------------------------------------------------- encode and decode
-
-
-def _padded(frames: np.ndarray, codec: str) -> np.ndarray:
-    """Edge-pad to even sides of at least the codec's minimum (4:2:0 needs even sides).
-
-    libx265 4.2 (in PyAV 18's wheel) refuses pictures under 16 px a side, and on pictures with a side
-    of 64 px or less it gives run-to-run different bitstreams in one process (seen at 64x64, 64x96,
-    128x64) or corrupts the heap (40x40, 48x48); from 66 px on (tested up to 270) it is deterministic.
-    So its pictures are padded to at least 72 px a side; the padding is cropped off after decoding.
-    """
-    t, h, w, _ = frames.shape
-    low = _MIN_SIDE[codec]
-    ph, pw = max(low, h + h % 2) - h, max(low, w + w % 2) - w
-    return np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else frames
-
-
-def _to_yuv420p(frames: np.ndarray) -> np.ndarray:
-    """RGB uint8 ``(T, H, W, 3)`` (even H, W) -> yuv420p uint8 ``(T, H * 3 // 2, W)`` as PyAV lays it out."""
-    t, h, w, _ = frames.shape
-    rgb = [frames[..., c].astype(np.float32) for c in range(3)]                        # 3 x (T, H, W)
-    # the matrix is linear, so chroma of the 2x2 mean is the 2x2 mean of chroma
-    quarter = [0.25 * (x[:, 0::2, 0::2] + x[:, 1::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 1::2]) for x in rgb]
-    out = np.empty((t, h * w * 3 // 2), np.uint8)
-    ends = np.cumsum([0, h * w, h * w // 4, h * w // 4])
-    for k, source in enumerate((rgb, quarter, quarter)):
-        m = _RGB_TO_YUV[k]
-        plane = m[0] * source[0] + m[1] * source[1] + m[2] * source[2] + (_YUV_OFFSET[k] + 0.5)
-        out[:, ends[k] : ends[k + 1]] = np.clip(plane, 0, 255).reshape(t, -1)  # +0.5 then truncation: rounding
-    return out.reshape(t, h * 3 // 2, w)
-
-
-def _upsample2(c: np.ndarray) -> np.ndarray:
-    """Bilinear 2x upsampling of float32 ``(T, h, w)`` chroma (samples centred between luma samples)."""
-    for axis in (1, 2):
-        n = c.shape[axis]
-        before = np.take(c, np.r_[0, 0 : n - 1], axis)
-        after = np.take(c, np.r_[1:n, n - 1], axis)
-        up = np.empty(c.shape[:axis] + (2 * n,) + c.shape[axis + 1 :], np.float32)
-        even = (slice(None),) * axis + (slice(0, None, 2),)
-        odd = (slice(None),) * axis + (slice(1, None, 2),)
-        up[even] = 0.75 * c + 0.25 * before
-        up[odd] = 0.75 * c + 0.25 * after
-        c = up
-    return c
-
-
-def _to_rgb(planes: np.ndarray) -> np.ndarray:
-    """yuv420p uint8 ``(T, H * 3 // 2, W)`` -> RGB uint8 ``(T, H, W, 3)``."""
-    t, rows, w = planes.shape
-    h = rows * 2 // 3
-    flat = planes.reshape(t, -1)
-    y = flat[:, : h * w].reshape(t, h, w).astype(np.float32) - _YUV_OFFSET[0]
-    u = _upsample2(flat[:, h * w : h * w * 5 // 4].reshape(t, h // 2, w // 2).astype(np.float32) - _YUV_OFFSET[1])
-    v = _upsample2(flat[:, h * w * 5 // 4 :].reshape(t, h // 2, w // 2).astype(np.float32) - _YUV_OFFSET[2])
-    out = np.empty((t, h, w, 3), np.uint8)
-    for k in range(3):
-        m = _YUV_TO_RGB[k]
-        out[..., k] = np.clip(m[0] * y + m[1] * u + m[2] * v + 0.5, 0, 255)  # +0.5 then truncation: rounding
-    return out
-
-
-def _configure(ctx, width: int, height: int, fps: float, options: dict) -> None:
-    rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
-    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-    ctx.time_base, ctx.framerate = 1 / rate, rate
-    ctx.thread_count = 1  # an encoder's output depends on its thread count
-    ctx.options = options
-
-
-def _encode(frames: np.ndarray, codec: str, fps: float, options: dict,
-            container: str | None = None) -> tuple[list[tuple[bytes, int, int]], bytes | None]:
-    """Encode ``frames``: ``[(payload, pts, dts)]`` in decoding order (pts = frame index) and the decoder's extradata.
-
-    ``container="mp4"`` muxes into an MP4 in memory and returns its demuxed packets (length-prefixed
-    NAL units, parameter sets in the extradata); otherwise the encoder's own packets (Annex B,
-    parameter sets in band) and no extradata.
-    """
-    yuv = _to_yuv420p(_padded(frames, codec))                                         # (T, H*3/2, W)
-    height, width = yuv.shape[1] * 2 // 3, yuv.shape[2]
-    pictures = []
-    for i, plane in enumerate(yuv):
-        picture = av.VideoFrame.from_ndarray(plane, format="yuv420p")
-        picture.pts = i
-        pictures.append(picture)
-    if container is None:
-        ctx = av.CodecContext.create(codec, "w")
-        _configure(ctx, width, height, fps, options)
-        encoded = [p for picture in pictures + [None] for p in ctx.encode(picture)]
-        return [(bytes(p), p.pts, p.dts) for p in encoded], None
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001) if fps > 0 else 25)
-        _configure(stream.codec_context, width, height, fps, options)
-        for picture in pictures + [None]:
-            out.mux(stream.encode(picture))
-    buffer.seek(0)
-    with av.open(buffer, "r") as source:
-        stream = source.streams.video[0]
-        frame_time = 1 / (Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25))
-        to_index = stream.time_base / frame_time
-        packets = [(bytes(p), round(p.pts * to_index), round(p.dts * to_index)) for p in source.demux(stream) if p.size]
-        return packets, bytes(stream.codec_context.extradata or b"")
-
-
-def _packet(payload: bytes, pts: int, dts: int) -> av.Packet:
-    packet = av.Packet(payload)
-    packet.pts, packet.dts = pts, dts
-    return packet
-
-
-def _decode(packets: Sequence[tuple[bytes, int, int]], shape: tuple, codec: str,
-            extradata: bytes | None = None) -> np.ndarray:
-    """Decode ``[(payload, pts, dts)]`` into ``shape``'s frames (``(T, H, W, 3)``), as a player shows them.
-
-    Broken packets are skipped (the decoder conceals what it can); a frame index with no decoded
-    picture holds the last one, black before the first; the padding of :func:`_padded` is cropped.
-    """
-    t, h, w, _ = shape
-    ctx = av.CodecContext.create(_DECODER[codec], "r")
-    ctx.thread_count = 1
-    if extradata:
-        ctx.extradata = extradata
-    size = _padded(np.zeros((1, h, w, 3), np.uint8), codec).shape[1:3]
-    pictures: dict[int, np.ndarray] = {}
-    for packet in [_packet(*p) for p in packets] + [None]:  # None: drain the decoder
-        try:
-            decoded = ctx.decode(packet)
-        except av.FFmpegError:  # a packet the decoder cannot use: the player moves on
-            continue
-        for picture in decoded:  # a damaged header can announce another size: not a picture of this clip
-            if picture.pts is not None and 0 <= picture.pts < t and picture.format.name == "yuv420p" \
-                    and (picture.height, picture.width) == size:
-                pictures[picture.pts] = picture.to_ndarray()
-    if not pictures:
-        return np.zeros(shape, np.uint8)
-    order = sorted(pictures)
-    rgb = _to_rgb(np.stack([pictures[i] for i in order]))[:, :h, :w]                  # (n, H, W, 3)
-    # frame i shows the latest picture at or before it; before the first picture, black
-    slot = np.searchsorted(order, np.arange(t), side="right") - 1
-    out = rgb[np.maximum(slot, 0)]
-    out[slot < 0] = 0
-    return out
