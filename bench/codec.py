@@ -12,30 +12,18 @@ docs/PERFORMANCE.md).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.corruptions import make_clip  # noqa: E402
+from bench.corruptions import make_clip, median_ms  # noqa: E402
 from core import corruptions  # noqa: E402
 from core.corruptions import codec, transcode  # noqa: E402
 
 NAMES = ("packet_loss", "bit_error", "h264_crf", "h265_crf", "frame_rate")
-
-
-def median_ms(fn, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:
