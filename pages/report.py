@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import report as reports
 from core.results import ResultsError
 from ui import robustness as rob
+from ui import tables as readable
 
 st.title("Report")
 st.caption("What the stored results say, in plain words: which fusion holds up best, what everyday failures "
@@ -42,4 +44,9 @@ for i, (title, figure) in enumerate(report.figures):
 board = report.tables["leaderboard"]
 if not board.empty:
     st.subheader("Leaderboard (fused head)")
-    st.dataframe(board, hide_index=True, key="report_leaderboard")
+    readable.leaderboard(board, key="report_leaderboard")
+for name, title, columns in (("costs", "Cost of each corruption", reports.readable.COSTS),
+                             ("classes", "Classes under corruption (fused head, best model)", reports.readable.CLASSES)):
+    if not report.tables[name].empty:
+        st.subheader(title)
+        readable.readable_table(reports.view(report.tables[name], columns), key=f"report_{name}")

@@ -10,7 +10,7 @@ from core.figures import (HEAD_TITLES, HEADS, accuracy_grid, condition_title, co
 from core.datasets import unreadable_sentence
 from core.corruptions import suites
 from core.results import ResultsError
-from ui import robustness as rob
+from ui import robustness as rob, tables
 
 st.title("Robustness")
 st.caption("How accuracy falls as corruptions get worse, for each head and fusion method.")
@@ -45,24 +45,7 @@ st.subheader("Leaderboard (fused head)")
 suite = exp["config"].get("suite", "avlab")
 st.caption(f"Suite: {rob.suite_label(suite)}"
            + (f" · {suites.SUITES[suite].source}" if suite in suites.SUITES and suite != "avlab" else ""))
-st.dataframe(board, hide_index=True, key="rob_leaderboard", column_config={
-    c: st.column_config.NumberColumn(label, format="percent") for c, label in (
-        ("clean_accuracy", "clean acc."), ("mpc", "mPC"), ("rpc", "rPC"), ("mce", "mCE"),
-        ("relative_mce", "relative mCE"), ("audio_only_mpc", "audio-only mPC"),
-        ("video_only_mpc", "video-only mPC"), ("confidence_rises_no_audio", "conf. rises w/o audio"),
-        ("confidence_rises_no_video", "conf. rises w/o video"))} | {
-    c: st.column_config.NumberColumn(label, format="%+.3f") for c, label in (
-        ("fusion_gain", "fusion gain"), ("fusion_gain_corrupted", "fusion gain (corr.)"),
-        ("fallback_gap_no_audio", "fallback gap w/o audio"), ("fallback_gap_no_video", "fallback gap w/o video"))} | {
-    "alpha": st.column_config.NumberColumn("α", format="%.3f", help="AVRobustBench: 1 - accuracy drop"),
-    "rho": st.column_config.NumberColumn("ρ", format="%.3f", help="AVRobustBench: 1 - relative accuracy drop"),
-    "mce_corruptions": st.column_config.NumberColumn("corruptions in mCE"),
-    "unimodal_heads": st.column_config.TextColumn("unimodal heads"),
-    "model_hash": st.column_config.TextColumn("model hash")})
-st.caption("mPC: mean accuracy under corruption; rPC = mPC / clean; mCE: errors relative to the reference "
-           "(below 100 % is better; ImageNet-C); α = 1 - accuracy drop and ρ = 1 - drop / clean (AVRobustBench); fusion gain: fused minus the better single head; fallback gap: fused minus the "
-           "surviving head when one modality is missing; confidence rises: the share of clips whose fused confidence "
-           "goes up when a modality is removed (it should not: less evidence, less certainty).")
+tables.leaderboard(board, key="rob_leaderboard")
 
 st.subheader("Accuracy against severity")
 shown = st.multiselect("Checkpoints", names, default=names, key="rob_curve_checkpoints")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from core import figures
 from core.report.page import csv_files, csv_zip, to_html
+from core.report.readable import column_help, leaderboard_views, view
 from core.report.sentences import EVERYDAY, findings, protocol_sentence, trust_sentence
 from core.report.tables import CONDITION_COLUMNS, class_damage, costs, leaderboard
 from core.results import ResultsDB, ResultsError, condition_label
@@ -112,4 +113,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["Report", "EVERYDAY", "build", "leaderboard", "costs", "class_damage", "findings", "protocol_sentence",
-           "trust_sentence", "to_html", "csv_files", "csv_zip", "main", "condition_label"]
+           "trust_sentence", "to_html", "csv_files", "csv_zip", "main", "condition_label", "leaderboard_views", "view",
+           "column_help"]

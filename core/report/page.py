@@ -7,25 +7,15 @@ import time
 import zipfile
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from core.report.sentences import percent
+from core.report.readable import CLASSES, COSTS, column_help, leaderboard_views, view
 
 if TYPE_CHECKING:
     from core.report import Report
 
-def _percent_table(df: pd.DataFrame) -> str:
-    fractions = {"clean_accuracy", "mpc", "rpc", "accuracy", "corrupted_accuracy", "worst_accuracy",
-                 "audio_only_mpc", "video_only_mpc", "weight_audio", "weight_video", "coverage", "accuracy_at_90",
-                 "confidence_rises_no_audio", "confidence_rises_no_video"}
-    shown = df.copy()
-    for column in shown.columns:
-        if column in fractions:
-            shown[column] = [percent(v) for v in shown[column]]
-        elif pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = [("" if np.isnan(v) else f"{v:.3g}") for v in shown[column]]
-    return shown.to_html(index=False, border=0, classes="table", escape=True)
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, classes="table", escape=True)
 
 
 def _offline(script: str) -> str:
@@ -36,7 +26,7 @@ def _offline(script: str) -> str:
 
 
 _STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
-padding:0 1em;color:#222}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
+padding:0 1em;color:#222}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
 li{margin:.4em 0;line-height:1.45}table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 table.table th,table.table td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 table.table th{background:#f6f6f6}.meta{color:#666;font-size:.85em}"""
@@ -59,11 +49,17 @@ def to_html(report: Report) -> str:
         chart = fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False},
                             div_id=f"chart{i}")
         body.append(f"<h2>{html.escape(title)}</h2>" + (_offline(chart) if i == 0 else chart))
-    for name, title in (("leaderboard", "Leaderboard (fused head)"), ("costs", "Cost of each corruption"),
-                        ("classes", "Classes under corruption (fused head, best checkpoint)")):
+    board = report.tables.get("leaderboard")
+    if board is not None and not board.empty:
+        body.append("<h2>Leaderboard (fused head)</h2>")
+        for title, table in leaderboard_views(board).items():
+            body.append(f"<h3>{html.escape(title)}</h3>" + _table(table))
+        body.append(f"<p class='meta'>{html.escape(column_help())}</p>")
+    for name, title, columns in (("costs", "Cost of each corruption", COSTS),
+                                 ("classes", "Classes under corruption (fused head, best checkpoint)", CLASSES)):
         table = report.tables.get(name)
         if table is not None and not table.empty:
-            body.append(f"<h2>{title}</h2>" + _percent_table(table))
+            body.append(f"<h2>{title}</h2>" + _table(view(table, columns)))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(report.title)}</title>"
             f"<style>{_STYLE}</style></head><body>" + "\n".join(body) + "</body></html>")
 

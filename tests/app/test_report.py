@@ -30,6 +30,17 @@ def test_report_page_says_what_a_microphone_failure_costs(db):
     buttons = at.get("download_button")
     assert len(buttons) == 2
     assert len(at.get("plotly_chart")) >= 3
+    # the tables as a reader sees them: named columns, percentages, a reason where a value is missing
+    # (AppTest does not expose a read-only dataframe's key: they are found by their columns)
+    tables = [d.value for d in at.dataframe]
+    board = next(t for t in tables if "mPC" in t.columns)
+    assert list(board.columns[:4]) == ["model", "fusion", "clean accuracy", "mPC"]
+    assert board.iloc[0]["mPC"].endswith("%")
+    fusion = next(t for t in tables if "fallback gap without video" in t.columns)
+    assert fusion.iloc[0]["fallback gap without video"] == "— (no condition removed the video)"  # mute only
+    assert len(tables) == 5  # robustness, fusion, models, costs, classes
+    cells = {str(v) for t in tables for v in t.to_numpy().ravel()}
+    assert not cells & {"None", "nan", "NaN", "<NA>", ""}
 
 
 def test_report_page_without_results(tmp_path, monkeypatch):

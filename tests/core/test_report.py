@@ -327,3 +327,25 @@ def test_the_issue_example_says_the_severity_5_figure_at_severity_5(tmp_path):
     (lens,) = [f for f in r.findings if f.startswith("**A dirty lens**")]
     assert "10 accuracy points on average over severities 1, 3 and 5 (100% → 90%), and 30 accuracy points at " \
            "severity 5 (100% → 70%)" in lens
+
+
+def test_tables_as_a_reader_sees_them_name_their_columns_and_say_why_a_value_is_missing(db_path):
+    r = report.build(1, db=db_path)
+    views = report.leaderboard_views(r.tables["leaderboard"])
+    robustness = views["Robustness"].set_index("model")
+    assert list(robustness.columns[:6]) == ["fusion", "clean accuracy", "mPC", "rPC", "mCE", "relative mCE"]
+    # m1: mute 75 %, blur (100 + 75) / 2 = 87.5 % -> mPC 81.25 %; m2: (50 + 25) / 2 = 37.5 %; mCE against m1
+    assert robustness.loc["m1", "mPC"] == "81.2%" and robustness.loc["m2", "mPC"] == "37.5%"
+    assert robustness.loc["m2", "mCE"] == f"{100 * r.tables['leaderboard'].set_index('checkpoint').loc['m2', 'mce']:.1f}%"
+    fusion = views["Fusion and missing senses"].set_index("model")
+    # no condition of this sweep takes the picture away: the gap without video is missing, and says why
+    assert fusion.loc["m1", "fallback gap without video"] == "— (no condition removed the video)"
+    assert fusion.loc["m1", "fusion gain (clean)"] == "+25.0 points"  # 100 % fused against 75 % audio-only
+    costs = report.view(r.tables["costs"], report.readable.COSTS)
+    muted_audio = costs[(costs["model"] == "m1") & (costs["corruption"] == "Mute") & (costs["head"] == "Audio only")]
+    assert muted_audio.iloc[0]["mean accuracy over the severities"] == "— (the head had no input: it abstained)"
+    for table in [*views.values(), costs, report.view(r.tables["classes"], report.readable.CLASSES)]:
+        cells = {str(v) for v in table.to_numpy().ravel()}
+        assert not cells & {"None", "nan", "NaN", "<NA>", ""}
+    html = report.to_html(r)
+    assert "— (no condition removed the video)" in html and "<th>mPC</th>" in html and ">mpc<" not in html
