@@ -9,7 +9,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from core import corruptions as C
-from core.corruptions import codec
+from core.corruptions import codec, transcode
 from core.media import Clip
 
 NAMES = ("packet_loss", "bit_error", "h264_crf", "h265_crf", "frame_rate")
@@ -231,3 +231,27 @@ def test_bad_parameters_raise():
         codec.frame_rate(SMOOTH[:2], target_fps=0, fps=16.0, rng=rng)
     with pytest.raises(ValueError, match="uint8"):
         codec.h264_crf(SMOOTH.astype(np.float32), crf=23, fps=16.0, rng=rng)
+
+
+def test_a_frame_without_a_picture_holds_the_last_one_as_in_a_player():
+    frames = SMOOTH[:8]
+    packets, _ = transcode.encode(frames, "libx264", 16.0, {"crf": "23", "x264-params": "bframes=0"})
+    assert [pts for _, pts, _ in packets] == list(range(8))        # no reordering: packet k is frame k
+    whole = transcode.decode(packets, frames.shape, "libx264")
+    out = transcode.decode(packets[:5] + packets[6:], frames.shape, "libx264")  # frame 5 never arrives
+    assert np.array_equal(out[:5], whole[:5]) and np.array_equal(out[5], out[4])
+    late = transcode.decode(packets[3:], frames.shape, "libx264")   # no keyframe: nothing to show
+    assert not late.any()
+
+
+def test_colour_round_trip_and_padding():
+    greys = np.broadcast_to(np.arange(256, dtype=np.uint8)[:, None, None, None], (256, 2, 2, 3))
+    back = transcode.to_rgb(transcode.to_yuv420p(greys)).astype(int)
+    assert np.abs(back - greys).max() <= 1                    # limited range: 220 luma levels for 256 greys
+    # BT.601 limited range: black -> Y 16, white -> Y 235, chroma 128
+    planes = transcode.to_yuv420p(np.stack([np.zeros((2, 2, 3)), np.full((2, 2, 3), 255)]).astype(np.uint8))
+    assert planes[0].ravel().tolist() == [16] * 4 + [128, 128] and planes[1].ravel().tolist() == [235] * 4 + [128, 128]
+    assert psnr(transcode.to_rgb(transcode.to_yuv420p(SMOOTH)), SMOOTH) > 40  # 4:2:0 on smooth colour
+    assert transcode.padded(scene(97, 1, width=161), "libx264").shape == (1, 98, 162, 3)
+    assert transcode.padded(scene(97, 1, width=161), "libx265").shape == (1, 98, 162, 3)
+    assert transcode.padded(scene(40, 1, width=3), "libx265").shape == (1, 72, 72, 3)
