@@ -105,15 +105,15 @@ SUITES: dict[str, Suite] = {s.name: s for s in (
           protocol="Video only, whole clips, one corruption at a time, severities 1-5; mPC and rPC."),
     Suite("read", "READ (Kinetics50-C / VGGSound-C)", "Yang et al., 'Test-time Adaptation against Multi-modal "
           "Reliability Bias', ICLR 2024 (github.com/XLearning-SCU/2024-ICLR-READ)",
-          IMAGENET_C_15 + ("read_gaussian_noise", "traffic", "crowd", "read_rain", "thunder", "read_wind"),
+          IMAGENET_C_15 + ("read_gaussian_noise", "traffic", "audio_crowd", "read_rain", "thunder", "read_wind"),
           severities=(5,),
           protocol="One modality at a time at severity 5: the 15 ImageNet-C corruptions on the video with clean "
                    "audio, then 6 audio corruptions with clean video."),
     Suite("avrobustbench", "AVRobustBench", "Maharana et al., 'AVROBUSTBENCH: Benchmarking the Robustness of "
           "Audio-Visual Recognition Models at Test-Time', 2025 (arXiv 2506.00358; github.com/sarthaxxxxx/"
           "AV-C-Robustness-Benchmark)",
-          ("av_gaussian_noise", "av_impulse_noise", "av_shot_noise", "av_speckle_noise", "av_compression", "av_snow",
-           "av_frost", "av_spatter", "av_wind", "av_rain_storm", "underwater", "concert", "av_smoke", "av_crowd",
+          ("av_gaussian_noise", "av_impulse_noise", "av_shot_noise", "av_speckle_noise", "compression", "av_snow",
+           "av_frost", "av_spatter", "av_wind", "avrobust_rain", "underwater", "concert", "avrobust_smoke", "av_crowd",
            "interference"),
           protocol="Both senses at once: each corruption damages the video and the audio from one cause, "
                    "severities 1-5; alpha and rho."),
