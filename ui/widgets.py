@@ -40,8 +40,8 @@ def _on_sample(key: str, samples: dict) -> None:
 def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
     """Upload a clip or pick a sample; the choice is shared by every page. Returns the current clip."""
     data = current_dataset()
-    samples = {s.path.name: (str(s.path), s.label, s.segments) for s in (data.samples if data else ())
-               if s.path.exists()}
+    samples = {s.name: (str(s.source), s.label, s.segments) for s in (data.samples if data else ())
+               if all(f.exists() for f in s.files)}
     ref = session.current_clip()
     if ref is None and samples:
         first = next(iter(samples))
@@ -195,7 +195,8 @@ def player(clip, video_bytes: bytes | None, *, caption: str = "") -> None:
 def file_player(path, *, caption: str = "") -> None:
     """A player for a data set's file, as Predict plays a clip (:func:`ui.analysis.preview_mp4`: the file
     itself, or an H.264 re-encode where a browser cannot play it, e.g. HEVC); an audio player for an
-    audio-only file; a warning naming a file that cannot be decoded."""
+    audio-only file; a warning naming a file that cannot be decoded. ``path`` may be a pair of video and audio
+    files (``Sample.source``): it plays as the one clip they make, its caption naming both files."""
     ref = session.sample_ref(path)
     if caption:
         st.caption(caption)

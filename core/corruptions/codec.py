@@ -179,10 +179,11 @@ def packet_loss(frames: np.ndarray, *, loss_percent: float, fps: float, rng: np.
 def frame_rate(frames: np.ndarray, *, target_fps: float, fps: float, rng: np.random.Generator) -> np.ndarray:
     """Frame-rate conversion: the clip at ``target_fps`` frames a second in H.265 (libx265 defaults), as shown.
 
-    Frames are due at times ``k / target_fps``; each is the first frame at or after its time (the rule
-    of ``frame_drop``), the ``ceil(T * target_fps / fps)`` of them are encoded at ``target_fps`` by
-    libx265 at its default CRF 28, decoded, and each is held until the next is due. At or above the
-    clip's own rate every frame is kept (and encoded). Kinetics-C: 20, 16, 12, 9, 6 fps.
+    Frames are due at times ``k / target_fps`` up to the last frame's time; each is the first frame at
+    or after its time (the rule of ``frame_drop``). These ``floor((T - 1) * target_fps / fps) + 1``
+    frames are encoded at ``target_fps`` by libx265 at its default CRF 28, decoded, and each is held
+    until the next is due. At or above the clip's own rate every frame is kept (and encoded).
+    Kinetics-C: 20, 16, 12, 9, 6 fps.
 
     Parameters
     ----------
@@ -198,8 +199,8 @@ def frame_rate(frames: np.ndarray, *, target_fps: float, fps: float, rng: np.ran
     Returns
     -------
     np.ndarray
-        uint8 ``(T, H, W, 3)`` with ``ceil(T * target_fps / fps)`` distinct frames (``T`` when
-        ``target_fps >= fps``).
+        uint8 ``(T, H, W, 3)`` with ``floor((T - 1) * target_fps / fps) + 1`` distinct frames (``T``
+        when ``target_fps >= fps``).
 
     Raises
     ------

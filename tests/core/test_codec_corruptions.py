@@ -114,7 +114,7 @@ def test_frame_rate_keeps_the_published_rate_worth_of_distinct_frames_at_kinetic
         out = run("frame_rate", s, frames, fps=30.0)
         target = C.get("frame_rate").params(s)["target_fps"]
         changes = np.any(out[1:] != out[:-1], axis=(1, 2, 3))
-        assert changes.sum() + 1 == int(np.ceil(60 * target / 30))  # 40, 32, 24, 18, 12 frames
+        assert changes.sum() + 1 == 59 * target // 30 + 1  # 40, 32, 24, 18, 12 frames: target_fps a second
         assert np.array_equal(np.flatnonzero(changes) + 1, np.unique(codec.held_frames(60, fps=30.0,
                                                                                       target_fps=target))[1:])
         damage.append(mse(out, frames))
@@ -132,6 +132,9 @@ def test_frame_rate_at_or_above_the_clip_rate_keeps_every_frame():
 def test_held_frames_follows_frame_drop():
     assert codec.held_frames(12, fps=30.0, target_fps=6).tolist() == [0] * 5 + [5] * 5 + [10] * 2
     assert codec.held_frames(5, fps=16.0, target_fps=16).tolist() == [0, 1, 2, 3, 4]
+    # deliveries due up to the last frame's time: 30 frames at 29.97 fps span 0.968 s, so 9 at 9 fps
+    for fps, count in [(29.97, 9), (25.0, 11), (12.5, 21)]:
+        assert np.unique(codec.held_frames(30, fps=fps, target_fps=9)).size == count == int(29 * 9 / fps) + 1
     for fps, target in [(30.0, 20), (25.0, 9), (16.0, 12)]:
         index = np.arange(40, dtype=np.uint8)[:, None, None, None] * np.ones((1, 1, 1, 3), np.uint8)
         shown = C.get("frame_drop").fn(index, fps=fps, effective_fps=target, rng=np.random.default_rng(0))
