@@ -18,9 +18,11 @@ import numpy as np
 from tqdm import tqdm
 
 from core import corruptions
-from core.datasets import Dataset, DatasetError, Unreadable, load_dataset, split_by_classes, unreadable_sentence
+from core.datasets import (
+    Dataset, DatasetError, Unreadable, add_data_arguments, load_dataset, split_by_classes, unreadable_sentence,
+)
 from core.inference import HEADS, Predictor, clip_batches, default_workers
-from core.media import MediaError, load_clip
+from core.media import MediaError, Pair, as_source, load_clip
 from core.metrics import classification_report
 from core.models import ModelError, is_checkpoint, update_metadata
 from core.trust.calibration import FILE as CALIBRATION_FILE
@@ -30,14 +32,17 @@ CARD_FILE = "MODEL_CARD.md"
 
 
 @functools.lru_cache(maxsize=512)
-def _decoded(path: Path, mtime: float):
+def _decoded(source, mtimes: tuple[float, ...]):
     """Decoded clips are reused when one process evaluates several checkpoints or conditions."""
-    return load_clip(path)
+    return load_clip(source)
 
 
-def decoded_file(path: Path):
-    """The decoded clip at ``path``, from the cache while the file is unchanged (picklable for workers)."""
-    return _decoded(Path(path), Path(path).stat().st_mtime)
+def decoded_file(source):
+    """The decoded clip of ``source`` (a file, or a :class:`core.media.Pair` of video and audio files), from the
+    cache while its files are unchanged (picklable for workers)."""
+    source = as_source(source)
+    files = source.files if isinstance(source, Pair) else (source,)
+    return _decoded(source, tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
 
 
 def parse_corruption(text: str) -> tuple[str, int]:
@@ -89,7 +94,7 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
     probs, logits, answered = {h: [] for h in HEADS}, {h: [] for h in HEADS}, {h: [] for h in HEADS}
     started = time.perf_counter()
     workers = default_workers(predictor.model) if workers is None else workers
-    batches = clip_batches([s.path for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
+    batches = clip_batches([s.source for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
                            workers=workers, decode=decoded_file)
     scored, skipped = [], []  # the samples decoded and predicted; those that could not be decoded
     for batch in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
@@ -108,9 +113,11 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
     if not scored:
         raise DatasetError(f"None of the {len(samples)} clips could be decoded; the first, "
                            f"'{skipped[0]['path']}': {skipped[0]['reason']}")
+    # clips the data set's index files name but that could not be loaded are reported with them
+    listed = [u.to_dict() for u in dataset.skipped if u.label is None or u.label in index]
     return Outcome(np.array([index[s.label] for s in scored]), {h: np.stack(probs[h]) for h in HEADS},
                    {h: np.stack(logits[h]) for h in HEADS}, {h: np.array(answered[h], bool) for h in HEADS},
-                   skipped, unknown_labels, time.perf_counter() - started)
+                   listed + skipped, unknown_labels, time.perf_counter() - started)
 
 
 def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
@@ -124,7 +131,10 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     and the clip's file name), as sweeps do. Clips whose label the model does not know are not scored (a
     model cannot be right about a class it lacks): they are counted per label in ``unknown_labels``. A file
     that cannot be decoded is left out and the run goes on: ``skipped`` lists each (``path``, ``label``,
-    ``reason``: one sentence) and ``n_skipped`` counts them; ``n`` counts the clips scored. ``workers``:
+    ``reason``: one sentence; a pair's ``path`` is ``"video + audio"``) and ``n_skipped`` counts them, with the
+    clips the data set's index files name that could not be loaded (``from_index``: missing on disk, an unknown
+    label; the reason names the file and line); ``n`` counts the clips scored. ``layout`` and ``fold`` say how
+    the data set was read. ``workers``:
     DataLoader processes that decode and corrupt (None: :func:`core.inference.default_workers`, none on
     the CPU).
 
@@ -152,6 +162,8 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         "skipped": out.skipped,
         "n_skipped": len(out.skipped),
         "n_timeline_left_out": len(dataset.samples) - len(dataset.standard().samples),
+        "layout": dataset.layout,
+        "fold": dataset.fold,
         "head_kinds": {h: predictor.model.head_kind(h) for h in HEADS},
         "temperatures": dict(predictor.model.temperatures) or None,
         "seconds": round(out.seconds, 2),
@@ -275,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint folder, or model file / folder with its avlab.json sidecar "
                              "(default: the shipped default); --checkpoint is an alias")
     parser.add_argument("--device", default="auto", help="auto (the GPU when there is one; default), cpu, cuda, mps")
-    parser.add_argument("--data", required=True, help="folder with manifest.csv, or a folder per class")
+    add_data_arguments(parser, data_required=True)
     parser.add_argument("--split", help="only this split of the data set (train, val, test)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--corruption", action="append", default=[], metavar="NAME[:SEVERITY]",
@@ -302,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.calibrate:
             if corrupt or args.card:
                 raise ValueError("--calibrate fits on clean clips; leave out --corruption and --card.")
-            path = calibrate(predictor, load_dataset(args.data, split=args.split), data=args.data, split=args.split,
+            path = calibrate(predictor, load_dataset(args.data, args.layout, args.split, fold=args.fold),
+                             data=args.data, split=args.split,
                              corrupted=args.calibrate_corrupted, seed=args.seed, workers=args.workers,
                              progress=not args.json)
             predictor = Predictor.load(args.model, device=args.device)  # with the temperatures just written
@@ -311,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             both = ", ".join(f"{h} {fitted.corrupted[h]:.3f}" for h in HEADS if h in fitted.corrupted)
             print(f"wrote {path}: temperatures {clean} (clean fit, applied)"
                   + (f"; fitted on clean and corrupted clips: {both} (for comparison)" if both else ""), file=sys.stderr)
-        result = evaluate(predictor, load_dataset(args.data, split=args.split), progress=not args.json,
+        result = evaluate(predictor, load_dataset(args.data, args.layout, args.split, fold=args.fold),
+                          progress=not args.json,
                           corrupt=corrupt, seed=args.seed, workers=args.workers)
         if args.card:
             write_card(predictor.model.source, result, args.data, args.split)
@@ -323,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_no_nan({"checkpoint": str(model.source), "model": model.describe(), "data": args.data,
                                   "split": args.split, **result}), allow_nan=False))
     else:
-        print(f"{result['n']} clips from {args.data} with {model.name} ({model.format})"
+        layout = result["layout"] + (f", fold {result['fold']}" if result["fold"] is not None else "")
+        print(f"{result['n']} clips from {args.data} ({layout}) with {model.name} ({model.format})"
               + (f" under {', '.join(result['corruptions'])}" if corrupt else ""))
         for h in HEADS:
             kind = "  (by ablation)" if result["head_kinds"][h] == "ablation" else ""

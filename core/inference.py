@@ -281,6 +281,8 @@ def _concat_tokens(parts: list[np.ndarray]) -> np.ndarray:
 class ClipSet(torch.utils.data.Dataset):
     """Clips decoded (and corrupted by the one seeding rule) on demand: the dataset of :func:`clip_batches`.
 
+    ``paths``: each a file or a :class:`core.media.Pair` of video and audio files (``Sample.source``, or its text).
+
     A file that cannot be decoded (a :class:`core.media.MediaError`) gives an :class:`Unreadable` in its
     place, so one bad file in a data set is named and the run goes on.
     """
@@ -295,14 +297,16 @@ class ClipSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> Clip | Unreadable:
         from core.corruptions import apply_many, clip_seed
-        from core.media import MediaError
+        from core.media import MediaError, as_source
 
+        source = as_source(self.paths[i])  # a pair may arrive as its text, "video + audio"
         try:
-            clip = self.decode(self.paths[i])
+            clip = self.decode(source)
         except MediaError as exc:
-            return Unreadable(Path(self.paths[i]), str(exc))
+            return Unreadable(source, str(exc))
         clip = pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
-        return apply_many(clip, self.steps, seed=clip_seed(self.seed, self.paths[i])) if self.steps else clip
+        # a pair is seeded by its name, "a.flv + a.wav", as the Lab and sweeps seed it
+        return apply_many(clip, self.steps, seed=clip_seed(self.seed, source.name)) if self.steps else clip
 
 
 def default_workers(model: AVClassifier) -> int:

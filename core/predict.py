@@ -1,4 +1,4 @@
-"""Predict one clip: ``python -m core.predict CLIP [--model SPEC] [--device auto] [--json]``.
+"""Predict one clip: ``python -m core.predict CLIP [--audio FILE] [--model SPEC] [--device auto] [--json]``.
 
 Prints the audio-only, video-only and fused heads' top classes and probabilities, the
 modality weights where the fusion has them, and per-window results for clips longer
@@ -11,7 +11,7 @@ import json
 import sys
 
 from core.inference import HEADS, Predictor
-from core.media import MediaError, decoding_notes, load_clip
+from core.media import MediaError, Pair, decoding_notes, load_clip
 from core.models import ModelError
 
 EXIT_BAD_INPUT = 2
@@ -45,6 +45,9 @@ def _report(result, model, path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.predict", description=__doc__.splitlines()[0])
     parser.add_argument("clip", help="audio/video file (mp4, mov, webm, mkv, avi, wav, mp3, flac, ogg)")
+    parser.add_argument("--audio", metavar="FILE",
+                        help="the clip's sound kept in a file of its own (CLIP is then its video file): the two are "
+                             "decoded as one clip, each from its own start, their durations checked")
     parser.add_argument("--model", "--checkpoint", dest="model", metavar="SPEC",
                         help="checkpoint folder, or model file / folder with its avlab.json sidecar "
                              "(default: the shipped default); --checkpoint is an alias")
@@ -57,18 +60,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.window <= 0 or args.stride <= 0:
             raise ValueError("Window and stride must be positive numbers of seconds.")
         predictor = Predictor.load(args.model, device=args.device)
-        clip = load_clip(args.clip)
+        source = Pair(args.clip, args.audio) if args.audio else args.clip
+        clip = load_clip(source)
         result = predictor.predict(clip, window=args.window, stride=args.stride)
     except (MediaError, ModelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
         model = predictor.model
-        print(json.dumps({"clip": args.clip, "duration": round(clip.duration, 3), "classes": list(predictor.classes),
+        print(json.dumps({"clip": str(source), "duration": round(clip.duration, 3), "classes": list(predictor.classes),
                           "model": model.describe(), "media": clip.metadata,
                           **result.to_dict()}))
     else:
-        print(_report(result, predictor.model, args.clip))
+        print(_report(result, predictor.model, source))
         for note in decoding_notes(clip.metadata):
             print(f"  {note}")
     return 0

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.datasets import load_dataset
+from core.datasets import add_data_arguments, load_dataset
 from core.evaluate import evaluate, write_card
 from core.inference import CHECKPOINTS, HEADS, Predictor
 from core.models import read_metadata, update_metadata
@@ -24,10 +24,13 @@ def checkpoint_dirs(root: Path = CHECKPOINTS) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/config.json"))
 
 
-def measure(folder: Path, data: str, split: str | None, *, device: str = "auto") -> dict:
-    """Accuracy of each head under each condition; the clean run also rewrites the model card."""
+def measure(folder: Path, data: str, split: str | None, *, device: str = "auto", layout: str | None = None,
+            fold: int | None = None) -> dict:
+    """Accuracy of each head under each condition; the clean run also rewrites the model card. ``layout`` and
+    ``fold``: how to read ``data`` (:func:`core.datasets.load_dataset`)."""
     predictor = Predictor.load(folder, device=device)
-    dataset = load_dataset(data, split=split)
+    dataset = load_dataset(data, layout, split, fold=fold)
+    print(f"{folder.name}: {len(dataset)} clips of {data} ({dataset.description})")
     results = {}
     for name, corrupt in CONDITIONS.items():
         result = evaluate(predictor, dataset, corrupt=corrupt, progress=False)
@@ -36,7 +39,8 @@ def measure(folder: Path, data: str, split: str | None, *, device: str = "auto")
         results[name] = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
                          "coverage": result["coverage"], "ece": result["ece"]}
         print(f"{folder.name:<28} {name:<24} " + "  ".join(f"{h} {result['accuracy'][h]:.3f}" for h in HEADS))
-    update_metadata(folder, robustness={"data": data, "split": split, "conditions": results})
+    update_metadata(folder, robustness={"data": data, "split": split, "layout": dataset.description,
+                                        "conditions": results})
     return results
 
 
@@ -124,7 +128,7 @@ in a copy of `configs/paper.yaml`; nothing is downloaded at run time.
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.zoo", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="data set to measure on (manifest folder)")
+    add_data_arguments(parser, data_required=True, data_help="data set to measure on (any layout core.datasets reads)")
     parser.add_argument("--split", default="test", help="split to measure on (default: test)")
     parser.add_argument("--only", action="append", default=[], help="measure only these checkpoints")
     parser.add_argument("--readme-only", action="store_true", help="rewrite README.md from stored numbers")
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.readme_only:
         for folder in checkpoint_dirs():
             if not args.only or folder.name in args.only:
-                measure(folder, args.data, args.split, device=args.device)
+                measure(folder, args.data, args.split, device=args.device, layout=args.layout, fold=args.fold)
     (CHECKPOINTS / "README.md").write_text(readme(), encoding="utf-8")
     print(f"wrote {CHECKPOINTS / 'README.md'}")
     return 0

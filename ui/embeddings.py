@@ -14,6 +14,7 @@ import streamlit as st
 from core import embeddings as emb
 from core.datasets import unreadable_sentence
 from core.figures import HEAD_TITLES, HEADS, condition_title
+from core.media import source_files, source_name
 from ui import session
 from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, source_mtime, dataset
 from ui.models import ModelChoice, predictor
@@ -104,7 +105,7 @@ def point_table(sets: list[emb.EmbeddingSet]) -> pd.DataFrame:
     and each head's prediction, its probability and whether it is right."""
     parts = []
     for s in sets:
-        part = pd.DataFrame({"clip": [Path(p).name for p in s.paths], "path": list(s.paths), "label": list(s.labels),
+        part = pd.DataFrame({"clip": [source_name(p) for p in s.paths], "path": list(s.paths), "label": list(s.labels),
                              "condition": s.condition})
         for h in HEADS:
             part[f"pred_{h}"] = s.predicted(h)
@@ -128,7 +129,7 @@ def open_chosen() -> None:
     """Open the chosen point's clip: clean ones on the Predict page, corrupted ones in the Corruption Lab with
     the same corruption and seed (the Predict page shows clean clips only)."""
     chosen = st.session_state.pop(PENDING, None)
-    if not chosen or not Path(chosen["path"]).exists():
+    if not chosen or not all(f.exists() for f in source_files(chosen["path"])):
         return
     if chosen["condition"] == emb.CLEAN:
         session.open_clip(chosen["path"], label=chosen["label"])

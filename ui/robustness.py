@@ -17,6 +17,7 @@ from core.corruptions import suites
 from core import report as reports
 from core.experiments import ExperimentConfig, ExperimentError, run_experiment
 from core.figures import HEAD_TITLES, HEADS, condition_title, reliability_diagram, risk_coverage_curves
+from core.media import source_files, source_name
 from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition, references
 from core.metrics import reliability
 from core.trust.selective import risk_coverage
@@ -73,7 +74,7 @@ def clip_rows(path: str, stamp: tuple, eid: int, checkpoint: str, condition: str
     rows = _read("predictions", path, eid, checkpoint, condition)
     wide = rows.pivot_table(index=["clip_idx", "clip_path", "label"], columns="head",
                             values=["predicted_class", "correct", "confidence", "answered"], aggfunc="first")
-    out = pd.DataFrame({"clip": [Path(p).name for p in wide.index.get_level_values("clip_path")],
+    out = pd.DataFrame({"clip": [source_name(p) for p in wide.index.get_level_values("clip_path")],
                         "path": wide.index.get_level_values("clip_path"), "true class": wide.index.get_level_values("label")})
     for head in HEADS:
         out[HEAD_TITLES[head]] = [f"{'✓' if ok else '✗'} {c} {p:.0%}" if said else "no input" for c, ok, p, said in zip(
@@ -247,7 +248,7 @@ def drill_down(eid: int, checkpoint: str, condition: str, seed: int) -> None:
                        format_func=lambda k: f"{'✓' if rows.loc[k, 'fused right'] else '✗'} {rows.loc[k, 'clip']} "
                                              f"(true {rows.loc[k, 'true class']}, fused {rows.loc[k, 'Fused']})")
     if right.button("Open in the Corruption Lab", key="rob_open", width="stretch"):
-        if not Path(rows.loc[i, "path"]).exists():
+        if not all(f.exists() for f in source_files(rows.loc[i, "path"])):
             st.error(f"The clip '{rows.loc[i, 'path']}' is no longer on disk, so it cannot be opened.")
             return
         name, severity = parse_condition(condition)

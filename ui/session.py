@@ -14,6 +14,8 @@ from typing import Sequence
 
 import streamlit as st
 
+from core.media import SEPARATOR, Pair, as_source
+
 CLIP = "avlab_clip"
 CORRUPTIONS = "avlab_corruptions"  # tuple of (name, severity), applied in order
 SEED = "avlab_seed"
@@ -29,20 +31,23 @@ class ClipRef:
 
     name: str
     key: str
-    path: str | None = None
+    path: str | None = None  # a file, or a pair's "video + audio" (core.media.as_source)
     data: bytes | None = field(default=None, repr=False, compare=False)
     label: str | None = None  # the true class of a sample, when known
     segments: tuple = ()  # (start_s, end_s, label) of a timeline sample
 
     @property
-    def source(self) -> str | bytes:
-        return self.path if self.path is not None else self.data
+    def source(self) -> Path | Pair | bytes:
+        """What :func:`core.media.load_clip` decodes: the file, the pair of video and audio files, or the bytes."""
+        return as_source(self.path) if self.path is not None else self.data
 
 
-def sample_ref(path: str | Path, *, label: str | None = None, segments: Sequence = ()) -> ClipRef:
-    p = Path(path)
-    return ClipRef(name=p.name, key=f"file:{p.resolve()}@{p.stat().st_mtime_ns}", path=str(p),
-                   label=label, segments=tuple(tuple(s) for s in segments))
+def sample_ref(path: str | Path | Pair, *, label: str | None = None, segments: Sequence = ()) -> ClipRef:
+    """A data set's clip: a file, or a pair of video and audio files (a :class:`core.media.Pair` or its text)."""
+    source = as_source(path)
+    files = source.files if isinstance(source, Pair) else (source,)
+    key = "file:" + SEPARATOR.join(f"{f.resolve()}@{f.stat().st_mtime_ns}" for f in files)
+    return ClipRef(name=source.name, key=key, path=str(source), label=label, segments=tuple(tuple(s) for s in segments))
 
 
 def upload_ref(name: str, data: bytes) -> ClipRef:

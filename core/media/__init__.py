@@ -13,11 +13,11 @@ kept as two files, audio and video, and how a source is named).
 from .clip import SAMPLE_RATE, Clip, MediaError, no_audio, no_video
 from .decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION_S, DEFAULT_MAX_SIDE, decoding_notes, load_clip
 from .encode import clip_to_mp4_bytes, write_clip
-from .pair import PAIR_TOLERANCE_S, Pair, as_source, source_files, source_name
+from .pair import PAIR_TOLERANCE_S, SEPARATOR, Pair, as_source, source_files, source_name
 from .picture import BACKGROUND
 from .windows import Window, pad_clip, sliding_windows, window_starts
 
 __all__ = ["SAMPLE_RATE", "BACKGROUND", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DURATION_S", "DEFAULT_MAX_SIDE",
-           "PAIR_TOLERANCE_S", "Pair", "as_source", "source_files", "source_name",
+           "PAIR_TOLERANCE_S", "SEPARATOR", "Pair", "as_source", "source_files", "source_name",
            "Clip", "MediaError", "Window", "clip_to_mp4_bytes", "decoding_notes", "load_clip", "no_audio", "no_video",
            "pad_clip", "sliding_windows", "window_starts", "write_clip"]

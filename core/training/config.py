@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+SPLITS = {"train": "train", "val": "val", "test": "test"}
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class TrainingConfig:
     name: str
     model: dict
     data: str = "data/factory-av"
+    layout: str | None = None  # the data set's layout (core.datasets.LAYOUTS); None: recognised from its files
+    fold: int | None = None  # the official fold, where the layout has folds (UCF101 1-3)
+    data_classes: tuple[str, ...] | str | None = None  # a class subset (a list, or a text file of one class a line)
+    splits: dict = field(default_factory=lambda: dict(SPLITS))  # train/val/test -> the data set's split names
     generate: dict = field(default_factory=lambda: {"train": 100, "val": 30, "test": 30, "long_train": 14})
     out: str = ""
     seed: int = 0
@@ -56,6 +61,13 @@ class TrainingConfig:
             raise ValueError(f"The training config {path} lacks the key(s) {sorted(missing)}.")
         if "corruption_names" in raw:
             raw["corruption_names"] = tuple(raw["corruption_names"])
+        if isinstance(raw.get("data_classes"), list):
+            raw["data_classes"] = tuple(raw["data_classes"])
+        splits = raw.get("splits") or {}
+        if not isinstance(splits, dict) or set(splits) - set(SPLITS):
+            raise ValueError(f"The training config {path}: splits maps train, val and test to the data set's split "
+                             f"names (e.g. {{val: test}} for UCF101, which has no validation split); got {splits!r}.")
+        raw["splits"] = {**SPLITS, **{k: str(v) for k, v in splits.items()}}
         return cls(**raw)
 
     @property
@@ -65,4 +77,6 @@ class TrainingConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["corruption_names"] = list(self.corruption_names)
+        if isinstance(self.data_classes, tuple):
+            d["data_classes"] = list(self.data_classes)
         return d

@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core import corruptions
-from core.datasets import Dataset, Sample, load_dataset
+from core.datasets import Dataset, Sample, load_dataset, recognise
 from core.media import Clip, load_clip, sliding_windows
 from core.models import AVModel
 from core.models.preprocessing import batch_inputs, sample_indices
@@ -28,17 +28,33 @@ class Example:
 
 
 def ensure_data(config: TrainingConfig) -> Dataset:
-    """The training data set; generated with core.synth when the folder has none."""
+    """The training data set, in any layout :func:`core.datasets.load_dataset` reads (``layout``, ``fold`` and
+    ``data_classes`` of the config); factory-av is generated with core.synth when the folder holds no data set
+    (no manifest and no published layout) and the config names none."""
     root = ROOT / config.data
-    if not (root / "manifest.csv").is_file():
+    if config.layout in (None, "manifest") and not (root / "manifest.csv").is_file() and \
+            recognise(root) in (None, "folders"):
         from core.synth import write_dataset
 
         for split in ("train", "val", "test"):
             write_dataset(root, split=split, per_class=config.generate[split],
                           long=config.generate.get(f"long_{split}", 0), workers=config.threads)
-    dataset = load_dataset(root)
+    dataset = load_dataset(root, config.layout, fold=config.fold, classes=config.data_classes)
     _check_generated_counts(dataset, config)
     return dataset
+
+
+def split_for(dataset: Dataset, config: TrainingConfig, role: str) -> Dataset:
+    """The split the config uses for ``role`` (``train``, ``val``, ``test``: ``config.splits``); ValueError with a
+    sentence naming the data set's splits when it has no clips there."""
+    name = config.splits[role]
+    part = dataset.split(name)
+    if not part.samples:
+        raise ValueError(f"The data set at {config.data} ({dataset.description}) has no clips in the '{name}' split "
+                         f"that the config uses for {role}; its splits are "
+                         f"{', '.join(sorted({repr(s.split) for s in dataset.samples}))} (map another with "
+                         f"splits: {{{role}: ...}}).")
+    return part
 
 
 def _check_generated_counts(dataset: Dataset, config: TrainingConfig) -> None:
@@ -80,7 +96,7 @@ def examples_for(samples: list[Sample], classes: tuple[str, ...], *, num_frames:
     index = {c: i for i, c in enumerate(classes)}
     out: list[Example] = []
     for sample in tqdm(samples, desc=f"decode {desc}", leave=False, file=sys.stderr):
-        clip = load_clip(sample.path)
+        clip = load_clip(sample.source)
         if not sample.is_long:
             out.append(_example(clip, index[sample.label], num_frames))
             continue

@@ -12,17 +12,21 @@ import numpy as np
 import torch
 import yaml
 
-from core.datasets import Dataset
+from core.datasets import LAYOUTS, Dataset
 from core.models import AVModel, ModelConfig, resolve_device, save_checkpoint
 from core.training.config import TrainingConfig
-from core.training.data import cached_examples, ensure_data
+from core.training.data import cached_examples, ensure_data, split_for
 from core.training.phases import head_reports, phase_one_cached, train_phase_two
 from core.training.targets import confusable_for_branches, repeat_classes, repeat_counts
 
 
 def manifest_digest(dataset: Dataset) -> str:
+    """A digest of the data set's index: its ``manifest.csv``, else its clips (name, label, split)."""
     manifest = dataset.root / "manifest.csv"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.is_file() else ""
+    if dataset.layout == "manifest" and manifest.is_file():
+        return hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+    listing = "\n".join(f"{s.name},{s.label},{s.split}" for s in dataset.samples)
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
 
 
 def train(config: TrainingConfig, *, log=print, device: str = "cpu") -> Path:
@@ -43,9 +47,10 @@ def train(config: TrainingConfig, *, log=print, device: str = "cpu") -> Path:
     model = AVModel(model_config).to(target)
     num_frames = model.preprocessing[0].num_frames
     started = time.perf_counter()
-    train_set = list(cached_examples(dataset.split("train").samples, classes, num_frames, config.window_stride, "train"))
-    val_set = list(cached_examples(dataset.split("val").standard().samples, classes, num_frames, None, "val"))
-    test_set = list(cached_examples(dataset.split("test").standard().samples, classes, num_frames, None, "test"))
+    parts = {role: split_for(dataset, config, role) for role in ("train", "val", "test")}
+    train_set = list(cached_examples(parts["train"].samples, classes, num_frames, config.window_stride, "train"))
+    val_set = list(cached_examples(parts["val"].standard().samples, classes, num_frames, None, "val"))
+    test_set = list(cached_examples(parts["test"].standard().samples, classes, num_frames, None, "test"))
     log(f"data: {len(train_set)} train examples, {len(val_set)} val, {len(test_set)} test "
         f"({time.perf_counter() - started:.0f} s to decode)")
     digest = manifest_digest(dataset)
@@ -55,8 +60,10 @@ def train(config: TrainingConfig, *, log=print, device: str = "cpu") -> Path:
     phase2 = train_phase_two(model, config, train_set, val_set, np.random.default_rng([config.seed, 2]), log)
     metrics = {"test": head_reports(model, test_set, classes), "val": head_reports(model, val_set, classes),
                "phase1": phase1, "phase2": phase2, "train_seconds": round(time.perf_counter() - started, 1)}
-    provenance = {"data": config.data, "manifest_sha256": digest,
-                  "generator": "core.synth (factory-av)", "train_examples": len(train_set),
+    synthetic = dataset.layout == "manifest" and all(s.seed is not None for s in dataset.samples)
+    provenance = {"data": config.data, "manifest_sha256": digest, "layout": dataset.description,
+                  "generator": "core.synth (factory-av)" if synthetic else dataset.layout,
+                  "train_examples": len(train_set),
                   "val_clips": len(val_set), "test_clips": len(test_set), "seed": config.seed,
                   "torch": torch.__version__}
     out = config.out_dir
@@ -66,8 +73,9 @@ def train(config: TrainingConfig, *, log=print, device: str = "cpu") -> Path:
     from core.inference import Predictor
 
     # temperature scaling on the validation split, stored beside the weights; the card shows calibrated numbers
-    log(f"calibration: {calibrate(Predictor.load(out), dataset.split('val'), data=config.data, split='val', progress=False)}")
-    write_card(out, evaluate(Predictor.load(out), dataset.split("test"), progress=False), config.data, "test")
+    splits = config.splits
+    log(f"calibration: {calibrate(Predictor.load(out), parts['val'], data=config.data, split=splits['val'], progress=False)}")
+    write_card(out, evaluate(Predictor.load(out), parts["test"], progress=False), config.data, splits["test"])
     test = metrics["test"]
     log(f"test accuracy: audio {test['audio']['accuracy']:.3f}  video {test['video']['accuracy']:.3f}  "
         f"fused {test['fused']['accuracy']:.3f}  -> {out}")
@@ -80,12 +88,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="YAML training config (repeat to train several in turn)")
     parser.add_argument("--out", help="checkpoint folder (overrides the config; only with one --config)")
     parser.add_argument("--device", default="cpu", help="cpu (default), auto (the GPU when there is one), cuda, mps")
+    parser.add_argument("--layout", choices=list(LAYOUTS), metavar="NAME",
+                        help="read the config's data folder as this layout (overrides the config's layout; "
+                             f"{', '.join(LAYOUTS)})")
+    parser.add_argument("--fold", type=int, metavar="N", help="the official fold (overrides the config's fold)")
     args = parser.parse_args(argv)
     try:
         configs = [TrainingConfig.from_file(path) for path in args.config]
         for config in configs:
             if args.out:
                 config = dataclasses.replace(config, out=str(Path(args.out).resolve()))
+            if args.layout or args.fold is not None:
+                config = dataclasses.replace(config, layout=args.layout or config.layout,
+                                             fold=config.fold if args.fold is None else args.fold)
             train(config, device=args.device)
     except (ValueError, OSError, yaml.YAMLError) as exc:  # DatasetError, MediaError, CheckpointError included
         print(f"error: {exc}", file=sys.stderr)

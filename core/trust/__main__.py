@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.datasets import DatasetError, load_dataset
+from core.datasets import DatasetError, add_data_arguments, load_dataset
 from core.models.interface import ModelError, first_line
 from core.trust.ood import METHODS, OODError, features, fit_features, location
 
@@ -29,20 +29,23 @@ def fit_command(args) -> int:
 
     specs = [str(p) for p in checkpoint_dirs()] if args.shipped else [args.model]
     try:
-        train = load_dataset(args.data, split=args.train_split).standard()
-        val = load_dataset(args.data, split=args.val_split).standard()
+        train = load_dataset(args.data, args.layout, args.train_split, fold=args.fold).standard()
+        val = load_dataset(args.data, args.layout, args.val_split, fold=args.fold).standard()
+        print(f"{args.data}: {train.description}, {len(train)} {args.train_split} and {len(val)} {args.val_split} "
+              "clips", file=sys.stderr)
         predictors = [Predictor.load(s, device=args.device) for s in specs]
     except (DatasetError, ModelError) as exc:
         print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
-    tr = features(predictors, [s.path for s in train.samples], labels=[s.label for s in train.samples],
+    tr = features(predictors, [s.source for s in train.samples], labels=[s.label for s in train.samples],
                   progress=_progress(args.train_split))
-    va = features(predictors, [s.path for s in val.samples], labels=[s.label for s in val.samples],
+    va = features(predictors, [s.source for s in val.samples], labels=[s.label for s in val.samples],
                   progress=_progress(args.val_split))
     for spec, predictor, t, v in zip(specs, predictors, tr, va):
         try:
             detector = fit_features(predictor.model, t, v, method=args.method, fitted={
-                "data": args.data, "train_split": args.train_split, "val_split": args.val_split})
+                "data": args.data, "layout": train.description, "train_split": args.train_split,
+                "val_split": args.val_split})
         except OODError as exc:
             print(f"error: {predictor.model.name}: {first_line(exc)}", file=sys.stderr)
             return 2
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="model SPEC (checkpoint folder, model file or folder with a sidecar)")
     which.add_argument("--shipped", action="store_true", help="every checkpoint under checkpoints/")
-    p.add_argument("--data", required=True, help="data set with train and val splits (manifest folder)")
+    add_data_arguments(p, data_required=True, data_help="data set with train and val splits (any layout "
+                                                        "core.datasets reads; see --layout)")
     p.add_argument("--train-split", default="train", help="split for the class statistics (default: train)")
     p.add_argument("--val-split", default="val", help="split for standardisation and threshold (default: val)")
     p.add_argument("--method", choices=list(METHODS), default=None,

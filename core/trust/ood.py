@@ -329,7 +329,8 @@ def features(predictors, paths, *, labels=(), steps=(), seed: int = 0, batch_siz
     Parameters
     ----------
     predictors : list of core.inference.Predictor
-    paths : clip files (one 5 s window each; shorter clips are padded, longer ones cut by the model's input)
+    paths : clip files, or pairs of video and audio files (``Sample.source``; one 5 s window each; shorter clips
+        are padded, longer ones cut by the model's input)
     labels : their class names, optional
     steps : corruption steps ``[(name, severity)]`` applied with the one seeding rule
     progress : callable ``(done, total)``, optional
@@ -373,9 +374,9 @@ def fit_ood(predictor, train_dataset, val_dataset, *, method: str | None = None,
     train_s, val_s = train_dataset.standard().samples, val_dataset.standard().samples
     if not train_s or not val_s:
         raise OODError("Fitting needs single-label clips in both the training and the validation data.")
-    (train,) = features([predictor], [s.path for s in train_s], labels=[s.label for s in train_s],
+    (train,) = features([predictor], [s.source for s in train_s], labels=[s.label for s in train_s],
                         batch_size=batch_size, progress=progress)
-    (val,) = features([predictor], [s.path for s in val_s], labels=[s.label for s in val_s],
+    (val,) = features([predictor], [s.source for s in val_s], labels=[s.label for s in val_s],
                       batch_size=batch_size, progress=progress)
     return fit_features(predictor.model, train, val, method=method,
                         fitted={"train": str(train_dataset.root), "val": str(val_dataset.root)})

@@ -81,3 +81,25 @@ def _reason(path) -> str:
     except MediaError as exc:
         return str(exc)
     raise AssertionError(f"{path} decodes")
+
+
+def test_a_published_layout_as_the_data_source_pairs_shown_with_both_files(tmp_path):
+    """A TAU Urban Audio-Visual Scenes copy (audio and video in separate files) is recognised from its index
+    files; the table and the players name both files of each clip."""
+    from tests.core.layout_copies import make_dcase, sample_clips
+
+    if not (ROOT / "sample_data" / "manifest.csv").exists():
+        pytest.skip("sample_data is missing; generate it with python -m core.synth.")
+    clips = [s for s in sample_clips() if s.label == "fan_normal"][:2]
+    expected = make_dcase(tmp_path, clips)
+    at = _app()
+    at.session_state["data_source"] = str(tmp_path)
+    at.run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Read as **dcase2021-1b, fold 1** (TAU Urban Audio-Visual Scenes 2021") for c in captions)
+    table = at.dataframe[0].value
+    assert list(table["clip"]) == [f"{name}.mp4 + {name}.wav" for name in expected]
+    assert list(table["audio file"]) == [str(tmp_path / "audio" / f"{name}.wav") for name in expected]
+    assert [c for c in captions if " + " in c] == [f"{name}.mp4 + {name}.wav" for name in expected]
+    assert len(at.get("video")) == 2

@@ -104,3 +104,34 @@ def test_manifest_header_padding_and_blank_rows_are_tolerated(tmp_path):
     (tmp_path / "manifest.csv").write_bytes(b"\xef\xbb\xbfpath, label\r\nx.mp4,a\r\n,\r\n")
     ds = load_dataset(tmp_path)
     assert [(s.path.name, s.label) for s in ds.samples] == [("x.mp4", "a")]
+
+
+def test_loaders_name_their_layout_and_splits_keep_it(tmp_path):
+    from core.datasets import Dataset, Sample, Unreadable
+
+    _write(tmp_path / "train" / "a" / "1.mp4", 10)
+    assert load_dataset(tmp_path).layout == "folders"
+    (tmp_path / "manifest.csv").write_text("path,label,split\ntrain/a/1.mp4,a,train\n")
+    assert load_dataset(tmp_path).layout == "manifest" and load_dataset(tmp_path, "folders").layout == "folders"
+    gone = Unreadable(tmp_path / "b.mp4", "list.txt line 2 names b.mp4, which is not on disk.", label="a",
+                      split="test", from_index=True)
+    ds = Dataset(tmp_path, (Sample(tmp_path / "x.mp4", "a", "train"), Sample(tmp_path / "y.mp4", "a", "test")),
+                 ("a",), layout="ucf101", fold=2, skipped=(gone,))
+    test = ds.split("test").standard()
+    assert (test.layout, test.fold, test.skipped, len(test)) == ("ucf101", 2, (gone,), 1)
+    assert ds.split("train").skipped == () and ds.description == "ucf101, fold 2"
+
+
+def test_one_sentence_for_undecodable_clips_one_for_clips_the_index_names(tmp_path):
+    from core.datasets import Unreadable, unreadable_sentence
+    from core.media import Pair
+
+    broken = Unreadable(Pair(tmp_path / "a.flv", tmp_path / "a.wav"), "The file is empty.")
+    listed = [Unreadable(tmp_path / f"{i}.avi", f"testlist01.txt line {i} names {i}.avi, which is not on disk.",
+                         from_index=True) for i in range(1, 6)]
+    assert unreadable_sentence([broken, *listed]) == (
+        "1 clip could not be decoded and was left out: a.flv + a.wav (The file is empty). "
+        "5 clips named in the data set's index files were left out: testlist01.txt line 1 names 1.avi, which is not "
+        "on disk; testlist01.txt line 2 names 2.avi, which is not on disk; testlist01.txt line 3 names 3.avi, which "
+        "is not on disk; and 2 more.")
+    assert broken.to_dict() == {"path": f"{tmp_path / 'a.flv'} + {tmp_path / 'a.wav'}", "reason": "The file is empty."}
