@@ -36,7 +36,7 @@ def decode_sample(sample: Sample) -> Clip | Unreadable:
     try:
         clip = load_clip(sample.source)
     except MediaError as exc:
-        return Unreadable(sample.path, str(exc))
+        return Unreadable(sample.source, str(exc))  # a pair is named by both files
     return pad_clip(clip, WINDOW_S) if clip.duration < WINDOW_S else clip
 
 
