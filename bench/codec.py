@@ -44,7 +44,8 @@ def main() -> None:
     h264_crf = corruptions.get("h264_crf").params(args.severity)["crf"]
     h265_crf = corruptions.get("h265_crf").params(args.severity)["crf"]
     print(f"\nencode alone (80 frames, one thread)     {'median ms':>10s}")
-    for encoder, crfs in (("libx264", (codec.X264_DEFAULT_CRF, h264_crf)), ("libx265", (codec.X265_DEFAULT_CRF, h265_crf))):
+    encoders = (("libx264", (codec.X264_DEFAULT_CRF, h264_crf)), ("libx265", (codec.X265_DEFAULT_CRF, h265_crf)))
+    for encoder, crfs in encoders:
         for crf in dict.fromkeys(crfs):
             for preset in ("medium", "veryfast", "ultrafast"):
                 options = {"crf": str(crf), "preset": preset}

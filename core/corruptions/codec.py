@@ -40,6 +40,9 @@ Where this differs from the reference, and why:
   receiver here keeps each access unit's surviving payloads together, with its timestamp (as an RTP
   receiver would), rather than re-parsing a byte stream.
 
+The encoders are the ones in PyAV's wheel (``av==18.1.0`` in requirements.txt: libx264 of x264 core 165,
+libx265 of x265 4.2), so no system FFmpeg is needed.
+
 Common to all five (:mod:`core.corruptions.transcode`): frames go to 4:2:0 YUV (BT.601, FFmpeg's
 default) and back; odd sides are edge-padded for the encoder and cropped after decoding, so the
 shape is kept (the reference crops the odd row off), and libx265's pictures are padded to at least
@@ -238,12 +241,12 @@ def held_frames(t: int, *, fps: float, target_fps: float) -> np.ndarray:
 def noise_bytes(payloads: Sequence[bytes], *, amount: int, rng: np.random.Generator) -> list[bytes]:
     """``payloads`` with each byte replaced with probability ``1 / amount``, as FFmpeg's ``noise`` filter.
 
-    FFmpeg's ``noise`` bitstream filter (``libavcodec/bsf/noise.c``) adds each byte plus one to an
-    unsigned counter and, when the counter is a multiple of ``amount``, replaces the byte with the
-    counter's low byte: one byte in ``amount`` on average, replaced by a multiple of
-    ``gcd(amount, 256)``. Here the hits are drawn from ``rng`` (each byte independently) and the new
-    value uniformly among those multiples (it may equal the old one, as in ``noise``); with the same
-    seed, a smaller ``amount`` hits the same bytes and more.
+    FFmpeg's ``noise`` bitstream filter (``libavcodec/noise_bsf.c``; ``bsf/noise.c`` since 6.1) adds
+    each byte plus one to an unsigned counter and, when the counter is a multiple of ``amount``,
+    replaces the byte with the counter's low byte: one byte in ``amount`` on average, replaced by a
+    multiple of ``gcd(amount, 256)``. Here the hits are drawn from ``rng`` (each byte independently)
+    and the new value uniformly among those multiples (it may equal the old one, as in ``noise``);
+    with the same seed, a smaller ``amount`` hits the same bytes and more.
 
     Parameters
     ----------

@@ -94,7 +94,8 @@ def test_h265_is_deterministic_on_small_pictures():
     outs = [codec.h265_crf(small, crf=28, fps=16.0, rng=np.random.default_rng(0)) for _ in range(4)]
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
     for side in (40, 48):
-        assert codec.h265_crf(scene(side, 6), crf=28, fps=16.0, rng=np.random.default_rng(0)).shape == (6, side, side, 3)
+        out = codec.h265_crf(scene(side, 6), crf=28, fps=16.0, rng=np.random.default_rng(0))
+        assert out.shape == (6, side, side, 3)
 
 
 # --------------------------------------------------------------------------- damage grows with severity
