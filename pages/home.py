@@ -36,4 +36,4 @@ if data is not None:
         st.subheader("Timeline clips (one state change)")
         for column, sample in zip(st.columns(3), timelines[:3]):
             with column:
-                file_player(sample.path, caption=" → ".join(f"{seg[2]} at {seg[0]:.1f} s" for seg in sample.segments))
+                file_player(sample.source, caption=" → ".join(f"{seg[2]} at {seg[0]:.1f} s" for seg in sample.segments))
