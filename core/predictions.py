@@ -79,6 +79,33 @@ class WindowPrediction:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A run of consecutive windows in which one head gives the same answer: a part of a timeline's decision.
+
+    ``start`` and ``end`` in seconds: the clip's start (first segment), the clip's end (last segment), else
+    halfway between the centres of the last window of one run and the first of the next; ``label`` None
+    where the head has no input; ``probability``: the mean of the label's probability over the run's windows;
+    ``weights``: the mean (audio, video) modality weights over them, None where the model has none."""
+
+    start: float
+    end: float
+    label: str | None
+    probability: float
+    windows: int
+    weights: tuple[float, float] | None
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "label": self.label,
+                "probability": round(self.probability, 4), "windows": self.windows,
+                "modality_weights": None if self.weights is None else
+                {"audio": round(self.weights[0], 4), "video": round(self.weights[1], 4)}}
+
+
+def _seconds(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
 class ClipPrediction:
     """The whole clip (mean over windows for long clips) and, for long clips, the timeline."""
 
@@ -98,11 +125,55 @@ class ClipPrediction:
                 f"{self.padding:.0%} of the {WINDOW_S:g} s window the model sees is padding "
                 f"(silence and the last frame repeated); the clip is {real:.2g} s.")
 
+    def segments(self, head: str = "fused") -> tuple[Segment, ...]:
+        """The timeline as ``head`` decides it: consecutive windows with the same answer merged into one
+        :class:`Segment` each (empty for a clip of one window). A clip whose state changes gets one segment per
+        state where the model follows it, instead of one mean over both states."""
+        if not self.windows:
+            return ()
+        windows = sorted(self.windows, key=lambda w: w.start)
+        labels = [w.prediction.label(head) for w in windows]
+        centres = [(w.start + w.end) / 2 for w in windows]
+        out, first = [], 0
+        for i in range(1, len(windows) + 1):
+            if i < len(windows) and labels[i] == labels[first]:
+                continue
+            run = windows[first:i]
+            label = labels[first]
+            k = run[0].prediction.classes.index(label) if label is not None else None
+            weights = [w.prediction.weights for w in run if w.prediction.weights is not None and w.prediction.answered(head)]
+            out.append(Segment(
+                start=windows[0].start if first == 0 else (centres[first - 1] + centres[first]) / 2,
+                end=windows[-1].end if i == len(windows) else (centres[i - 1] + centres[i]) / 2,
+                label=label, probability=float(np.mean([w.prediction.probs[head][k] for w in run])) if k is not None
+                else float("nan"), windows=len(run),
+                weights=tuple(float(x) for x in np.mean(weights, axis=0)) if weights else None))
+            first = i
+        return tuple(out)
+
+    def decision(self, head: str = "fused") -> str:
+        """The head's decision in words: "fan_fault 91%" for one window; for a timeline its segments, e.g.
+        "fan_normal 0-12 s (95%), then fan_fault 12-26.5 s (88%)", or "fan_normal (95%) in all 23 windows"."""
+        parts = self.segments(head)
+        if not parts:
+            label, p = self.overall.top(head)
+            return f"{label} {p:.0%}" if self.overall.answered(head) else "no input"
+        if len(parts) == 1:
+            only = parts[0]
+            return f"{only.label or 'no input'} ({only.probability:.0%}) in all {only.windows} windows" \
+                if only.label else f"no input in all {only.windows} windows"
+        return ", then ".join(
+            f"{s.label or 'no input'} {_seconds(s.start)}–{_seconds(s.end)} s"
+            + (f" ({s.probability:.0%})" if s.label else "") for s in parts)
+
     def to_dict(self) -> dict:
-        return self.overall.to_dict() | {"padding": round(self.padding, 4), "windows": [
+        return self.overall.to_dict() | {"padding": round(self.padding, 4),
+                                         "segments": [s.to_dict() for s in self.segments()], "windows": [
             {"start": w.start, "end": w.end, "padded": w.padded,
              **{h: w.prediction.label(h) for h in HEADS},
              "out_of_distribution": w.prediction.out_of_distribution,
+             "modality_weights": None if w.prediction.weights is None or not w.prediction.answered("fused") else
+             {"audio": round(w.prediction.weights[0], 4), "video": round(w.prediction.weights[1], 4)},
              "probabilities": {h: [round(float(p), 4) for p in w.prediction.probs[h]] for h in HEADS}}
             for w in self.windows]}
 
@@ -120,4 +191,4 @@ class Branch:
     padded: tuple[bool, ...]
 
 
-__all__ = ["WINDOW_S", "Prediction", "WindowPrediction", "ClipPrediction", "Branch"]
+__all__ = ["WINDOW_S", "Prediction", "WindowPrediction", "Segment", "ClipPrediction", "Branch"]

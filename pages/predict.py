@@ -6,7 +6,9 @@ import streamlit as st
 from core.media import MediaError, decoding_notes
 from ui import analysis, charts
 from ui.models import heads_note
-from ui.widgets import heads_summary, input_notes, padding_notice, page_inputs, player, weights_caption
+from ui.widgets import (
+    heads_summary, input_notes, padding_notice, page_inputs, player, timeline_caption, weights_caption, window_rows,
+)
 
 st.title("Predict")
 st.caption("What each head of the model says about a clip: audio only, video only and fused.")
@@ -23,12 +25,14 @@ if clip.duration > 5.0:
 with st.spinner("Predicting…"):
     result = analysis.predict(info, ref, window=window, stride=stride)
 pred = result.overall
-label, p = pred.top("fused")
-over = f" (mean over {len(result.windows)} windows)" if result.windows else ""
-st.subheader(f"Decision: {label} ({p:.0%}){over}" if pred.answered("fused") else "Decision: no input")
+st.subheader(f"Decision: {result.decision()}")
+if result.windows:  # a timeline: the decision is its segments, not one mean over every state of the clip
+    st.caption(timeline_caption(result))
 if note := pred.unfamiliar_note():
     st.warning(note)
 padding_notice(result)
+if result.windows:
+    st.caption(f"Each head averaged over all {len(result.windows)} windows:")
 heads_summary(pred)
 if note := heads_note(info):
     st.caption(note)
@@ -52,7 +56,4 @@ if result.windows:
     st.caption(f"Sliding {window:g} s windows every {stride:g} s; each head's class probabilities over time"
                + (" (true segments shaded)." if ref.segments else "."))
     st.plotly_chart(charts.timeline(result, ref.segments), key="predict_timeline")
-    st.dataframe(
-        [{"start (s)": w.start, "end (s)": w.end,
-          **{charts.HEAD_TITLES[h]: w.prediction.label(h) or "no input" for h in ("audio", "video", "fused")}}
-         for w in result.windows], hide_index=True, key="predict_windows", height=220)
+    st.dataframe(window_rows(result), hide_index=True, key="predict_windows", height=220)

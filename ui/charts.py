@@ -41,11 +41,14 @@ def _head_title(pred: Prediction, head: str) -> str:
 
 
 def timeline(result: ClipPrediction, segments=(), *, height: int = 520) -> go.Figure:
-    """Each head's per-class probability over the window centre time; true segments shaded."""
+    """Each head's per-class probability over the window centre time, true segments shaded, and a last row
+    with the modality weights per window (where the model has them)."""
     classes = list(result.overall.classes)
     colours = class_colours(classes)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[HEAD_TITLES[h] for h in HEADS])
+    weighted = any(w.prediction.weights is not None for w in result.windows)
+    rows = len(HEADS) + weighted
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[HEAD_TITLES[h] for h in HEADS] + (["Modality weights"] if weighted else []))
     centres = [(w.start + w.end) / 2 for w in result.windows]
     for row, head in enumerate(HEADS, start=1):
         for k, c in enumerate(classes):
@@ -53,15 +56,25 @@ def timeline(result: ClipPrediction, segments=(), *, height: int = 520) -> go.Fi
                             name=c, legendgroup=c, showlegend=row == 1, line=dict(color=colours[c], width=2),
                             marker=dict(size=4), hovertemplate=f"{c}: %{{y:.1%}} at %{{x:.1f}} s<extra></extra>",
                             row=row, col=1)
-        fig.update_yaxes(range=[0, 1], tickformat=".0%", row=row, col=1)
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="probability", row=row, col=1)
         for start, end, label in segments:
             fig.add_vrect(x0=start, x1=end, fillcolor=colours.get(label, "#999"), opacity=0.12, line_width=0,
                           row=row, col=1)
+    if weighted:
+        for i, (modality, colour) in enumerate((("audio", "#1f77b4"), ("video", "#ff7f0e"))):
+            said = [w.prediction.weights[i] if w.prediction.weights is not None and w.prediction.answered("fused")
+                    else None for w in result.windows]
+            fig.add_scatter(x=centres, y=said, mode="lines+markers", name=f"{modality} weight",
+                            line=dict(color=colour, width=2, dash="dot"), marker=dict(size=4),
+                            hovertemplate=f"{modality} weight %{{y:.0%}} at %{{x:.1f}} s<extra></extra>",
+                            row=rows, col=1)
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="weight", row=rows, col=1)
     for start, end, label in segments:
         fig.add_annotation(x=(start + end) / 2, y=0.98, xref="x", yref="y domain", text=f"true: {label}",
                            showarrow=False, yanchor="top", font=dict(size=11))
-    fig.update_xaxes(title_text="window centre (s)", row=3, col=1)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.12))
+    fig.update_xaxes(title_text="window centre (s)", row=rows, col=1)
+    fig.update_layout(height=height + 140 * weighted, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", y=-0.12))
     return fig
 
 

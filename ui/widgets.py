@@ -104,6 +104,39 @@ def padding_notice(result) -> None:
         (st.warning if result.padding >= 0.5 else st.caption)(note)
 
 
+def timeline_caption(result) -> str:
+    """What a timeline's decision rests on: each segment's windows, mean probability and modality weights, and
+    what the one mean over every window would have said instead."""
+    parts = result.segments()
+    label, p = result.overall.top("fused")
+    said = []
+    for s in parts:
+        weights = f", audio weight {s.weights[0]:.0%}, video {s.weights[1]:.0%}" if s.weights is not None else ""
+        said.append(f"{s.label or 'no input'} in {s.windows} window{'s' if s.windows != 1 else ''}"
+                    + (f" (mean {s.probability:.0%}{weights})" if s.label else ""))
+    text = "The fused head window by window: " + "; ".join(said) + "."
+    if len(parts) > 1 and result.overall.answered("fused"):
+        text += (f" One mean over all {len(result.windows)} windows would say {label} {p:.0%}, mixing the "
+                 f"clip's states.")
+    return text
+
+
+def window_rows(result) -> list[dict]:
+    """One row per window: its times, each head's answer, the fused probability and the modality weights."""
+    rows = []
+    for w in result.windows:
+        pred = w.prediction
+        row = {"start (s)": w.start, "end (s)": w.end,
+               **{HEAD_TITLES[h]: pred.label(h) or "no input" for h in HEADS},
+               "fused probability": f"{pred.top('fused')[1]:.0%}" if pred.answered("fused") else "no input"}
+        if pred.weights is not None:
+            answered = pred.answered("fused")
+            row["audio weight"] = f"{pred.weights[0]:.0%}" if answered else "no input"
+            row["video weight"] = f"{pred.weights[1]:.0%}" if answered else "no input"
+        rows.append(row)
+    return rows
+
+
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
     if not pred.answered("fused"):
         return "No input reached the model, so there are no modality weights."

@@ -1,6 +1,8 @@
 """AppTest of the Predict page: load, upload, long clips, bad files, checkpoint switch."""
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 
 from tests.app.conftest import app, errors
@@ -34,7 +36,23 @@ def test_long_clip_shows_a_timeline_with_adjustable_windows(checkpoint, long_cli
     at.selectbox(key="predict_sample").set_value(long_clip.name).run()
     assert not at.exception and not errors(at)
     assert any(h.value == "Timeline" for h in at.subheader)
-    windows = len(at.dataframe[0].value)
+    # the decision is the timeline's segments, one per state, not one mean over both states
+    import re
+
+    from core.datasets import load_dataset
+
+    (start, change, first), (_, end, second) = next(s for s in load_dataset(long_clip.parents[1]).samples
+                                                     if s.path.name == long_clip.name).segments
+    (decision,) = [h.value for h in at.subheader if h.value.startswith("Decision: ")]
+    said = re.fullmatch(r"Decision: (\w+) 0–([\d.]+) s \(\d+%\), then (\w+) ([\d.]+)–([\d.]+) s \(\d+%\)", decision)
+    assert said, decision
+    assert (said[1], said[3]) == (first, second) and abs(float(said[2]) - change) <= 2.5
+    assert float(said[5]) == pytest.approx(end, abs=0.1)
+    assert any("One mean over all" in c.value and "mixing the clip's states" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert {"fused probability", "audio weight", "video weight"} <= set(table.columns)
+    assert all(v.endswith("%") for v in table["audio weight"])
+    windows = len(table)
     at.slider(key="predict_stride").set_value(2.0).run()
     assert not at.exception
     assert 0 < len(at.dataframe[0].value) < windows

@@ -99,6 +99,12 @@ def test_predict_cli_timeline_for_long_clips(samples):
     result = _run("core.predict", str(long_clips[0].path), "--json", "--stride", "2.5")
     out = json.loads(result.stdout)
     assert len(out["windows"]) >= 4 and out["windows"][0]["start"] == 0.0
+    # the decision as segments: runs of windows with the same fused answer, covering the clip end to end
+    segments = out["segments"]
+    assert segments[0]["start"] == 0.0 and segments[-1]["end"] == out["windows"][-1]["end"]
+    assert sum(s["windows"] for s in segments) == len(out["windows"])
+    runs = [w["fused"] for w in out["windows"]]
+    assert [s["label"] for s in segments] == [label for i, label in enumerate(runs) if i == 0 or runs[i - 1] != label]
 
 
 @pytest.mark.parametrize("content,args", [
