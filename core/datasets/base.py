@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.media import Pair
+from core.media import Pair, source_name
 
 MEDIA_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".wav", ".mp3", ".flac", ".ogg"})
 SPLIT_NAMES = ("train", "val", "test")
@@ -138,7 +138,7 @@ def unreadable_sentence(skipped) -> str:
         many = len(decoded) != 1
         parts.append(f"{len(decoded)} clip{'s' if many else ''} could not be decoded and "
                      f"{'were' if many else 'was'} left out: "
-                     + "; ".join(f"{_name(s['path'])} ({s['reason'].rstrip('.')})" for s in decoded) + ".")
+                     + "; ".join(f"{source_name(s['path'])} ({s['reason'].rstrip('.')})" for s in decoded) + ".")
     if listed:
         many = len(listed) != 1
         more = f"; and {len(listed) - 3} more" if len(listed) > 3 else ""
@@ -146,12 +146,6 @@ def unreadable_sentence(skipped) -> str:
                      f"{'were' if many else 'was'} left out: "
                      + "; ".join(s["reason"].rstrip(".") for s in listed[:3]) + more + ".")
     return " ".join(parts)
-
-
-def _name(path: str) -> str:
-    from core.media import source_name
-
-    return source_name(path)
 
 
 def split_by_classes(samples, classes) -> tuple[list[Sample], dict[str, int]]:
