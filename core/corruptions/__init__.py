@@ -57,7 +57,7 @@ from . import catalog  # noqa: E402,F401  (fills REGISTRY; imported after the re
 # scaled to the frame; frame_drop exact in time; jpeg_compression on clips over 65,500 rows.
 REVISION = 2
 _PREFIX = {"audio": "audio_", "audiovisual": "av_"}
-_ACRONYMS = {"av": "AV", "jpeg": "JPEG"}
+_ACRONYMS = {"av": "AV", "jpeg": "JPEG", "h264": "H.264", "h265": "H.265", "crf": "CRF"}
 _BENCHMARKS = {"read_": "READ", "avrobust_": "AVRobustBench"}  # a benchmark's version of a taken name
 
 
@@ -137,12 +137,13 @@ def label(name: str) -> str:
 FRAME_LOCAL = frozenset({
     "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "gaussian_blur", "defocus_blur",
     "motion_blur", "zoom_blur", "glass_blur", "fog", "snow", "frost", "spatter", "brightness", "contrast",
-    "saturate", "elastic_transform", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke",
+    "saturate", "elastic_transform", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke", "rain",
+    "kinetics_contrast",
 })
 # Those that also draw no random numbers: on the sampled frames they give exactly the frames the model
 # would sample from the corrupted clip (tests/app/test_branches.py checks every name here).
 FRAMEWISE = frozenset({"gaussian_blur", "defocus_blur", "zoom_blur", "brightness", "contrast", "saturate",
-                       "pixelate", "video_off"})
+                       "pixelate", "video_off", "kinetics_contrast"})
 
 
 def clip_seed(seed: int, clip: str | os.PathLike) -> int:

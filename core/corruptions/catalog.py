@@ -155,6 +155,18 @@ register("frame_rate", "video", codec.frame_rate, table(target_fps=[20, 16, 12, 
          source=KINETICS_C,
          doc="Frame-rate conversion: target_fps frames a second (H.265 at its default CRF 28), each held until "
              "the next; a clip at or below target_fps keeps every frame.", stochastic=False)
+from . import kinetics  # noqa: E402
+
+register("rain", "video", kinetics.rain,
+         table(area_per_drop=[770, 770, 770, 500, 400], length=[10, 30, 60, 60, 80], darken=[0.8, 0.8, 0.7, 0.6, 0.5]),
+         source=f"{KINETICS_C}, create_mini_ssv2_c.py",
+         doc="Rain on the lens: grey streaks drawn anew every frame, length in px at 224 px, the picture darkened.")
+register("kinetics_motion_blur", "video", kinetics.motion_blur, table(overlap=[3, 5, 7, 9, 11]),
+         source=f"{KINETICS_C}, create_mini_kinetics_c.py",
+         doc="Motion blur across time: each frame the mean of 2 x overlap neighbouring frames.", stochastic=False)
+register("kinetics_contrast", "video", video.contrast, table(factor=[0.5, 0.4, 0.3, 0.2, 0.1]),
+         source=f"{KINETICS_C}, create_mini_ssv2_c.py (ImageNet-C's contrast with a milder table)",
+         doc="Low contrast: deviations from the mean scaled down (Kinetics-C's table).", stochastic=False)
 
 # --------------------------------------------------------------------------- READ audio (Kinetics50-C / VGGSound-C)
 # XLearning-SCU/2024-ICLR-READ, make_corruptions/make_c_audio.py: white noise of a fixed standard deviation, and five
