@@ -93,8 +93,11 @@ def test_a_suite_sweep_from_the_page_names_its_protocol_and_reference(db, checkp
     at = app(PAGE)
     at.selectbox(key="rob_sweep_suite").set_value("imagenet-c").run()
     # the suite's corruptions and severities are the choices; brightness and contrast at 5 keep it short
-    assert at.multiselect(key="rob_sweep_corruptions_imagenet-c").options[:3] == ["Gaussian Noise", "Shot Noise",
-                                                                                  "Impulse Noise"]
+    from core import corruptions
+    from core.corruptions import suites
+
+    assert at.multiselect(key="rob_sweep_corruptions_imagenet-c").options == [
+        corruptions.label(n) for n in suites.suite("imagenet-c").corruptions]
     at.multiselect(key="rob_sweep_corruptions_imagenet-c").set_value(["brightness", "contrast"])
     at.multiselect(key="rob_sweep_severities_imagenet-c").set_value([5])
     at.number_input(key="rob_sweep_limit").set_value(3)
@@ -111,3 +114,38 @@ def test_a_suite_sweep_from_the_page_names_its_protocol_and_reference(db, checkp
     assert models["suite"] == "imagenet-c" and models["mCE reference"] == "imagenet-c"
     assert row["mCE"] == f"{100 * expected.loc[(row['model'], 'fused'), 'mce']:.1f}%"
     assert row["mPC"] == f"{100 * expected.loc[(row['model'], 'fused'), 'mpc']:.1f}%"
+
+
+def test_the_drill_down_opens_the_row_with_its_model_corruption_and_seed_and_its_stored_probabilities(
+        db, two_checkpoints):
+    """Two models in one sweep, a random corruption and seed 3: choosing the second model refills the clip box
+    from its rows, and the Lab opens the clip with that model, corruption and seed, showing the probabilities
+    the sweep stored next to its own (the same input, so the same numbers)."""
+    from core.experiments import ExperimentConfig, run_experiment
+    from tests.app.conftest import SAMPLES
+
+    run_experiment(ExperimentConfig(checkpoints=[str(two_checkpoints / "first"), str(two_checkpoints / "second")],
+                                    data=str(SAMPLES), corruptions=["audio_gaussian_noise"], severities=[5], seed=3,
+                                    limit=4), db=db)
+    at = app(PAGE)
+    at.selectbox(key="rob_condition").set_value("audio_gaussian_noise:5").run()
+    at.selectbox(key="rob_clip").set_value(at.selectbox(key="rob_clip").options[-1]).run()
+    at.selectbox(key="rob_checkpoint").set_value("second").run()
+    assert not at.exception and not errors(at)
+    # another model's cell: the box starts again from that cell's first clip, not the last one chosen before
+    assert at.selectbox(key="rob_clip").index == 0
+    with ResultsDB(db) as stored:
+        rows = stored.predictions(1, "second", "audio_gaussian_noise:5")
+    first = at.selectbox(key="rob_clip").options[0]  # "✗ name (true …, fused …)"
+    at.button(key="rob_open").click().run()
+    assert not at.exception and not errors(at)
+    assert any(t.value == "Corruption Lab" for t in at.title)
+    assert at.session_state["checkpoint"] == "second"  # the sidebar's model is the row's
+    assert at.session_state["avlab_corruptions"] == (("audio_gaussian_noise", 5),) and at.session_state["avlab_seed"] == 3
+    opened = at.session_state["avlab_clip"]
+    mine = rows[rows["clip_path"].map(lambda p: Path(p).name) == opened.name].set_index("head")
+    fused = mine.loc["fused"]
+    (note,) = [i.value for i in at.info if i.value.startswith("Opened from sweep #1")]
+    assert f"fused {fused['predicted_class']} {max(fused['probs']):.0%}" in note
+    assert note.endswith("The predictions here are the same (every class probability within 0.5 points).")
+    assert first.split(" ")[1] == opened.name  # the clip opened is the one the box showed
