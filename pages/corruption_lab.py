@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.media import MediaError
-from ui import analysis, charts
+from ui import analysis, charts, session
 from ui.models import heads_note
 from ui.widgets import (
-    audio_player, corruption_controls, heads_summary, padding_notice, page_inputs, player, weights_caption,
+    audio_player, corruption_controls, heads_summary, padding_notice, page_inputs, player, sweep_comparison,
+    weights_caption,
 )
 
 st.title("Corruption Lab")
@@ -24,6 +25,8 @@ st.subheader(f"Predictions: before → after (corruptions: {applied})")
 if note := after.unfamiliar_note():
     st.warning(note if before.unfamiliar_note() else "After the corruption: " + note[0].lower() + note[1:])
 heads_summary(after, before)
+if (row := session.from_sweep()) is not None and row.matches(ref.key, info.key, steps, seed):
+    st.info(sweep_comparison(row, after))
 padding_notice(clean)
 if note := heads_note(info):
     st.caption(note)

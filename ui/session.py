@@ -23,6 +23,7 @@ PREDICT_PAGE = "pages/predict.py"
 LAB_PAGE = "pages/corruption_lab.py"
 AUDIO_IMAGES_PAGE = "pages/audio_images.py"
 LAB_WIDGET_PREFIX = "lab_"
+FROM_SWEEP = "avlab_from_sweep"  # what a sweep stored for the clip opened from the Robustness drill-down
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,32 @@ def open_in_lab(path: str | Path, corruptions: Sequence[tuple[str, int]] = (), *
                 **kwargs) -> None:
     """Open ``path`` in the Corruption Lab with e.g. ``[("gaussian_blur", 3)]`` applied."""
     open_clip(path, corruptions, seed=seed, page=LAB_PAGE, **kwargs)
+
+
+@dataclass(frozen=True)
+class FromSweep:
+    """A clip opened from a sweep's row: the model, corruptions and seed it was scored with, and the class
+    probabilities the sweep stored per head (``probs``: head -> one per class, in ``classes`` order)."""
+
+    experiment: int
+    model: str
+    model_key: str
+    clip_key: str
+    steps: tuple
+    seed: int
+    classes: tuple
+    probs: dict
+    answered: dict
+
+    def matches(self, clip_key: str, model_key: str, steps: Sequence, seed: int) -> bool:
+        """Whether the Lab shows the input the sweep scored: same clip, model (device aside), corruptions, seed."""
+        return (clip_key == self.clip_key and (model_key.rpartition("|")[0] or model_key) == self.model_key
+                and tuple(tuple(s) for s in steps) == tuple(tuple(s) for s in self.steps) and int(seed) == self.seed)
+
+
+def set_from_sweep(row: FromSweep) -> None:
+    st.session_state[FROM_SWEEP] = row
+
+
+def from_sweep() -> FromSweep | None:
+    return st.session_state.get(FROM_SWEEP)

@@ -137,6 +137,30 @@ def window_rows(result) -> list[dict]:
     return rows
 
 
+def sweep_comparison(row: session.FromSweep, pred: Prediction) -> str:
+    """The probabilities a sweep stored for this clip beside the ones on screen, and how far apart they are."""
+    said, gaps = [], []
+    for head in HEADS:
+        if head not in row.probs:
+            continue
+        stored = np.asarray(row.probs[head], float)
+        if not row.answered.get(head, True):
+            said.append(f"{HEAD_TITLES[head].lower()} no input")
+            continue
+        k = int(stored.argmax())
+        said.append(f"{HEAD_TITLES[head].lower()} {row.classes[k]} {stored[k]:.0%}")
+        if pred.answered(head) and tuple(pred.classes) == tuple(row.classes):
+            gaps.append(float(np.abs(np.asarray(pred.probs[head], float) - stored).max()))
+    applied = ", ".join(f"{n} {s}" for n, s in row.steps) or "no corruption"
+    text = (f"Opened from sweep #{row.experiment} with {row.model}, {applied}, seed {row.seed}. The sweep stored: "
+            + "; ".join(said) + ".")
+    if gaps:
+        gap = 100 * max(gaps)
+        text += (" The predictions here are the same (every class probability within 0.5 points)." if gap < 0.5 else
+                 f" The predictions here differ from the stored ones by up to {gap:.1f} points.")
+    return text
+
+
 def weights_caption(pred: Prediction, before: Prediction | None = None) -> str:
     if not pred.answered("fused"):
         return "No input reached the model, so there are no modality weights."
