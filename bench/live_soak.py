@@ -119,8 +119,9 @@ def main(argv=None) -> int:
             proc.terminate()
             proc.wait(10)
         tmp.cleanup()
-    memory.append((round(time.monotonic() - started, 1), rss_mb()))
+    # while the monitor ran, from its second minute on (the first fills the buffers and torch's caches)
     settled = [m for t, m in memory if t >= 60.0] or [m for _, m in memory]
+    stopped = rss_mb()
     result = {
         "minutes": args.minutes, "source": args.source, "clip": args.clip.name, "model": predictor.model.name,
         "threads": args.threads, "window": args.window, "stride": args.stride, "windows": len(processing),
@@ -132,6 +133,7 @@ def main(argv=None) -> int:
                          if processing else None},
         "lag_s": {"median": pct(lags, 50), "p95": pct(lags, 95), "max": round(max(lags), 4) if lags else None},
         "rss_mb": {"start": round(memory[0][1], 1), "after_1_min": round(settled[0], 1), "end": round(memory[-1][1], 1),
+                   "after_stop": round(stopped, 1),
                    "spread_after_1_min": round(max(settled) - min(settled), 1),
                    "drift_after_1_min": round(settled[-1] - settled[0], 1), "samples": memory},
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.live import AlertStore, LiveError, Monitor, sentences
+from core.live import AlertStore, LiveError, sentences
 from core.live.figures import head_timelines, health_gauges, weights_timeline
 from ui import live
 from ui.charts import HEAD_TITLES
@@ -19,15 +19,17 @@ if predictor is None:
 source = live.source_picker()
 rules = live.rules_editor(predictor.classes)
 left, mid, right = st.columns([1, 1, 2])
-window = left.number_input("Window (s)", 1.0, 5.0, 5.0, 0.5, key="live_window")
+window = left.number_input("Window (s)", 1.0, 5.0, 5.0, 0.5, key="live_window",
+                           help="The model was trained on 5 s windows; a shorter one is padded.")
 stride = mid.number_input("Stride (s)", 0.5, 5.0, 1.0, 0.5, key="live_stride")
+if note := live.padding_note(window):
+    st.caption(note)
 run = live.current_run()
 with right:
     go, halt = st.columns(2)
     if go.button("Start", key="live_start", type="primary", disabled=source is None, width="stretch"):
         try:
-            run = live.start(Monitor(source, predictor, window=window, stride=stride, rules=rules,
-                                     alerts_db=live.alerts_db()), source.label)
+            run = live.start(source, predictor, window=window, stride=stride, rules=rules)
         except LiveError as exc:
             st.error(str(exc))
     if halt.button("Stop", key="live_stop", disabled=run is None or not run.running, width="stretch"):
@@ -52,23 +54,21 @@ def live_view() -> None:
         st.info("Waiting for the first whole window…" if run.running else "No window was predicted.")
         return
     last = windows[-1]
-    frame, heads = st.columns([1, 2])
+    for column, head in zip(st.columns(3), HEAD_TITLES):
+        label = last.prediction.label(head)
+        column.metric(HEAD_TITLES[head], f"{label} {last.prediction.top(head)[1]:.0%}" if label else "no input")
+    for note in sentences(last.flagged):
+        st.warning(note[0].upper() + note[1:])
+    frame, timeline = st.columns([1, 3])
     with frame:
         if seen["frame"] is not None:
             st.image(seen["frame"], caption=f"{last.end:.1f} s", width="stretch")
         live.level_meter(last.health.audio["level_now_dbfs"] if last.health.audio else None)
-    with heads:
-        for column, head in zip(st.columns(3), HEAD_TITLES):
-            label = last.prediction.label(head)
-            column.metric(HEAD_TITLES[head], f"{label} {last.prediction.top(head)[1]:.0%}" if label else "no input")
-        for note in sentences(last.flagged):
-            st.warning(note[0].upper() + note[1:])
         lag = f"lag {last.lag:.2f} s · " if last.lag is not None else ""
         st.caption(f"{lag}processed in {last.processing * 1000:.0f} ms" +
-                   (f" · {last.skipped} windows skipped (the machine is too slow for this stride)" if last.skipped
-                    else ""))
-    st.plotly_chart(head_timelines(windows, predictor.classes, events=events, alerts=seen["alerts"]),
-                    key="live_timeline")
+                   (f" · {last.skipped} windows skipped (too slow for this stride)" if last.skipped else ""))
+    timeline.plotly_chart(head_timelines(windows, predictor.classes, events=events, alerts=seen["alerts"]),
+                          key="live_timeline")
     gauges, weights = st.columns([3, 2])
     gauges.plotly_chart(health_gauges(last), key="live_gauges", config={"displayModeBar": False})
     if last.prediction.weights is not None:

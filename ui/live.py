@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
 from core.live import (
-    ClassRule, HealthRule, History, LiveError, Monitor, capture_devices, no_device_sentence, parse_source,
+    ClassRule, HealthRule, History, LiveError, Monitor, capture_devices, no_device_sentence, parse_source, rules_yaml,
 )
 from core.live.alerts import default_db_path
 from ui.data import current_dataset
 
 RUN_KEY = "live_run"
+RUNS: "weakref.WeakSet[LiveRun]" = weakref.WeakSet()  # every session's runs, to stop them all (tests, shutdown)
 GRACE_S = 10.0
 KINDS = ("Sample clip replayed", "Stream URL", "Capture device")
 FAULT_WORDS = ("fault", "leak", "cavitation")
@@ -43,6 +45,9 @@ class LiveRun:
     @property
     def running(self) -> bool:
         return not self.done
+
+    def __hash__(self) -> int:  # by identity, for RUNS
+        return id(self)
 
 
 def _session_alive():
@@ -84,16 +89,29 @@ def current_run() -> LiveRun | None:
     return st.session_state.get(RUN_KEY)
 
 
-def start(monitor: Monitor, label: str) -> LiveRun:
-    """Stop this session's monitor, if any, and start ``monitor`` on a background thread."""
+def start(source, predictor, *, window: float, stride: float, rules) -> LiveRun:
+    """Stop this session's monitor, if any, and start one on ``source`` on a background thread, its alerts in
+    :func:`alerts_db`. Raises LiveError (a rule naming a class the model lacks)."""
+    monitor = Monitor(source, predictor, window=window, stride=stride, rules=rules, alerts_db=alerts_db())
     stop()
-    run = LiveRun(monitor, label)
+    run = LiveRun(monitor, source.label)
     run.threads = [threading.Thread(target=_work, args=(run,), name="avlab-live-monitor", daemon=True),
                    threading.Thread(target=_watch, args=(run, _session_alive()), name="avlab-live-watch", daemon=True)]
     for thread in run.threads:
         thread.start()
+    RUNS.add(run)
     st.session_state[RUN_KEY] = run
     return run
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every session's monitor and wait up to ``timeout`` s for their threads."""
+    runs = list(RUNS)
+    for run in runs:
+        run.stop.set()
+    for run in runs:
+        for thread in run.threads:
+            thread.join(timeout)
 
 
 def stop() -> None:
@@ -146,12 +164,26 @@ def rules_editor(classes) -> list:
         k = int(mid.number_input("…in consecutive windows", 1, 60, 3, key="live_windows"))
         t = float(right.number_input("Alert when a sense is unhealthy for (s)", 1.0, 600.0, 10.0, 1.0,
                                      key="live_unhealthy"))
-    rules = [ClassRule("machine fault", tuple(picked), p, k)] if picked else []
-    return rules + [HealthRule("microphone unhealthy", "audio", t), HealthRule("camera unhealthy", "video", t)]
+        rules = [ClassRule("machine fault", tuple(picked), p, k)] if picked else []
+        rules += [HealthRule("microphone unhealthy", "audio", t), HealthRule("camera unhealthy", "video", t)]
+        st.caption("The same rules as a file for `python -m core.live SOURCE --rules FILE`:")
+        st.code(rules_yaml(rules), language="yaml")
+    return rules
 
 
 def alerts_db() -> Path:
     return default_db_path()
+
+
+def padding_note(window: float) -> str | None:
+    """A sentence on the padding of windows shorter than the model's, or None."""
+    from core.inference import padding_share
+
+    share = padding_share(window)
+    if share < 0.01:
+        return None
+    return (f"{share:.0%} of each {window:g} s window the model sees is padding, so its predictions rest on less "
+            f"evidence (shorter windows answer sooner).")
 
 
 def level_meter(dbfs: float | None) -> None:

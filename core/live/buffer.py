@@ -53,7 +53,8 @@ class Snapshot:
     ``clip``: the window as a :class:`Clip` (frames at a constant rate, mono audio without DC offset,
     exactly ``end - start`` seconds); ``raw_audio``: (C, N) float32 before downmix and DC removal (for
     health: level, clipping, DC offset), or (0, 0); ``arrived``: monotonic time at which the data that
-    completed the window arrived (for the capture-to-prediction lag), or None.
+    completed the window arrived (for the capture-to-prediction lag), or None; ``kinds``: the streams the
+    source had when the window was cut.
     """
 
     start: float
@@ -61,6 +62,7 @@ class Snapshot:
     clip: Clip
     raw_audio: np.ndarray
     arrived: float | None
+    kinds: tuple[str, ...] = ("audio", "video")
 
 
 class RingBuffer:
@@ -168,12 +170,13 @@ class RingBuffer:
             if audio is not None and audio.sink.chunks:
                 raw = self._audio_slice(audio, start, end)
             arrived = next((wall for covered, wall in self.arrivals if covered >= end - 1e-6), None)
+            kinds = self.kinds()
         y = no_audio()
         if raw.size:
             y, _ = downmix(raw)
             y = np.clip(y, -1.0, 1.0)
         return Snapshot(start, end, Clip(frames=frames, fps=fps, audio=y, sr=self.sr, duration=end - start,
-                                         metadata={"live": True}), raw, arrived)
+                                         metadata={"live": True}), raw, arrived, kinds)
 
     def _audio_slice(self, track: Track, start: float, end: float) -> np.ndarray:
         sink = track.sink

@@ -86,8 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     # Ctrl-C and a polite kill end the monitor cleanly (exit 0), also where the shell started it with SIGINT
     # ignored (a background job of a script)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _watch(monitor, predictor, source, rules, args)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _watch(monitor: Monitor, predictor, source, rules, args) -> int:
     model = predictor.model
     header = {"type": "started", "source": source.label, "kind": source.kind, "model": model.describe(),
               "classes": list(predictor.classes), "window": args.window, "stride": args.stride,

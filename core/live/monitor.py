@@ -162,7 +162,7 @@ class Monitor:
         began = time.monotonic()
         snap = buffer.window(end - self.window, end)
         prediction = self.predictor.predict(snap.clip, window=WINDOW_S, stride=self.stride).overall
-        health = measure(snap.clip, snap.raw_audio, kinds=buffer.kinds())
+        health = measure(snap.clip, snap.raw_audio, kinds=snap.kinds)
         flagged = tracker.update(health, end)
         if health.video is not None:
             health.video["sharpness_reference"] = tracker.sharpness_reference

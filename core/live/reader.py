@@ -116,7 +116,7 @@ class Reader:
                 connected = True
             if looping and reason is None and not self.stopping.is_set():
                 continue
-            self.buffer.detach(item.kinds)
+            # the tracks stay: the monitor still cuts the windows the data completed (a reconnection replaces them)
             if self.stopping.is_set():
                 return
             if not self.source.live:

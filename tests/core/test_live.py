@@ -274,28 +274,27 @@ def test_an_alert_saves_its_clip_and_reaches_the_webhook(tmp_path, webhook_serve
 
 # ----------------------------------------------------------------------------- the command line
 
-def _cli(*args, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.live", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+def test_cli_replays_a_file_to_its_end_and_exits_0(tmp_path, capsys):
+    from core.live.cli import main
 
-
-def test_cli_replays_a_file_to_its_end_and_exits_0(tmp_path):
     sample = next((ROOT / "sample_data" / "test").glob("valve_leak_*.mp4"))
-    proc = _cli(str(sample), "--json", "--speed", "4", "--stride", "0.5", "--alerts-db", str(tmp_path / "a.sqlite"))
-    assert proc.returncode == 0, proc.stderr
-    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    code = main([str(sample), "--json", "--speed", "4", "--stride", "0.5", "--alerts-db", str(tmp_path / "a.sqlite")])
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["type"] == "started" and lines[0]["window"] == 5.0
     windows = [x for x in lines if x["type"] == "window"]
     assert [w["end"] for w in windows] == [5.0]  # a 5 s clip holds one whole 5 s window
-    assert windows[0]["fused"]["label"] == "valve_leak" and windows[0]["health"]["flagged"] == {"audio": {},
-                                                                                                 "video": {}}
+    assert windows[0]["fused"]["label"] == "valve_leak"
+    assert windows[0]["health"]["flagged"] == {"audio": {}, "video": {}} and windows[0]["health"]["notes"] == []
     assert [x["event"] for x in lines if x["type"] == "event"] == ["connected", "ended"]
 
 
-def test_cli_bad_source_is_one_sentence_and_exit_2(tmp_path):
-    proc = _cli(str(tmp_path / "missing.mp4"))
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: No file named") and len(proc.stderr.strip().splitlines()) == 1
+def test_cli_bad_source_is_one_sentence_and_exit_2(tmp_path, capsys):
+    from core.live.cli import main
+
+    assert main([str(tmp_path / "missing.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No file named") and len(err.strip().splitlines()) == 1
 
 
 # ----------------------------------------------------------------------------- a live stream from the ffmpeg CLI
