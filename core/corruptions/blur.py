@@ -9,8 +9,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import convolve1d, gaussian_filter
 
-from .filters import (checked, fft_convolve, gaussian_matrix, motion_kernel, reference_scale, separable,
-                      to_uint8)
+from .filters import checked, fft_convolve, gaussian_matrix, motion_kernel, reference_scale, separable, to_uint8
 
 
 @checked
@@ -135,6 +134,7 @@ def glass_blur(frames: np.ndarray, *, sigma: float, max_delta: int, iterations: 
     sources = glass_sources(h, w, max_delta=max(1, int(round(max_delta * s))), iterations=iterations, rng=rng)
     blurred = gaussian_filter(frames, sigma=(0, sigma * s, sigma * s, 0), mode="nearest", output=np.float32)
     # np.uint8(x * 255) in the reference truncates; the 1e-3 keeps exact levels (a flat area) from dropping one
-    shuffled = np.floor(blurred + 1e-3).astype(np.uint8).reshape(t, h * w, 3).take(sources, axis=1)
-    return to_uint8(gaussian_filter(shuffled.reshape(t, h, w, 3), sigma=(0, sigma * s, sigma * s, 0), mode="nearest",
-                                    output=np.float32))
+    blurred += 1e-3
+    shuffled = blurred.astype(np.uint8).reshape(t, h * w, 3).take(sources, axis=1).reshape(t, h, w, 3)
+    out = gaussian_filter(shuffled, sigma=(0, sigma * s, sigma * s, 0), mode="nearest", output=np.float32)
+    return np.rint(out, out=out).astype(np.uint8)  # a blur of levels 0-255 stays within them

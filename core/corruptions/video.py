@@ -28,7 +28,8 @@ from scipy.ndimage import gaussian_filter
 from scipy.special import ndtri, pdtr
 
 from .blur import defocus_blur, gaussian_blur, glass_blur, motion_blur, zoom_blur  # noqa: F401 (importable from here)
-from .filters import REFERENCE_SIDE, check_frames, checked, reference_scale, separable, to_uint8
+from .filters import check_frames  # noqa: F401 (importable from here, as before)
+from .filters import REFERENCE_SIDE, checked, reference_scale, separable, to_uint8
 from .weather import fog, frost, plasma_fractal, snow, spatter  # noqa: F401 (importable from here)
 
 # the names crossmodal.py and others used before filters.py existed
@@ -148,39 +149,54 @@ def contrast(frames: np.ndarray, *, factor: float, rng: np.random.Generator) -> 
     return table.reshape(-1).take(frames + offsets)
 
 
+@lru_cache(maxsize=16)
+def _saturation_ratio(factor: float, offset: float) -> np.ndarray:
+    """(256 x 256) float32: ``S' / S`` for a pixel of maximum ``V`` (row) and minimum ``m`` (column), 0 where S = 0."""
+    v = np.arange(256, dtype=np.float64)[:, None]
+    m = np.arange(256, dtype=np.float64)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sat = np.where((v > 0) & (m < v), (v - m) / v, 0.0)
+        ratio = np.where(sat > 0, np.clip(sat * factor + offset, 0, 1) / sat, 0.0)
+    return ratio.astype(np.float32)
+
+
 @checked
 def saturate(frames: np.ndarray, *, factor: float, offset: float, rng: np.random.Generator) -> np.ndarray:
     """HSV saturation ``S`` becomes ``clip(S * factor + offset, 0, 1)``, hue and value kept (ImageNet-C held-out).
 
-    In RGB that moves every channel towards (or away from) the pixel's maximum:
-    ``c' = V - (V - c) * S' / S``. A grey pixel (``S = 0``) has hue 0 (red) in skimage's
-    ``rgb2hsv``, as in the reference, so an ``offset`` tints grey towards red:
-    ``(V, V (1 - S'), V (1 - S'))``.
+    In RGB that moves every channel towards (or away from) the pixel's maximum ``V``:
+    ``c' = V - (V - c) * S' / S``, the ratio one (V, min) table lookup. A grey pixel (``S = 0``) has
+    hue 0 (red) in skimage's ``rgb2hsv``, as in the reference, so an ``offset`` tints grey towards
+    red: ``(V, V (1 - S'), V (1 - S'))``.
     """
-    x = frames.astype(np.float32)
-    value = x.max(axis=-1)
-    spread = value - x.min(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sat = np.where(value > 0, spread / value, 0.0)
-        new = np.clip(sat * factor + offset, 0, 1)
-        ratio = np.where(sat > 0, new / sat, 0.0).astype(np.float32)
-    x -= value[..., None]
+    value = np.maximum(np.maximum(frames[..., 0], frames[..., 1]), frames[..., 2])
+    low = np.minimum(np.minimum(frames[..., 0], frames[..., 1]), frames[..., 2])
+    ratio = _saturation_ratio(float(factor), float(offset)).reshape(-1).take((value.astype(np.uint16) << 8) | low)
+    x = np.subtract(value[..., None], frames, dtype=np.float32)    # V - c, >= 0
     x *= ratio[..., None]
-    x += value[..., None]
-    grey = (sat == 0) & (value > 0)
-    if grey.any():
-        x[grey] = value[grey][:, None] * np.array([1.0, 0.0, 0.0]) + (value[grey] * (1 - new[grey]))[:, None] * [0, 1, 1]
-    return to_uint8(x)
+    np.subtract(value[..., None], x, out=x)
+    out = to_uint8(x)
+    grey = (value == low) & (value > 0)
+    if offset > 0 and grey.any():
+        v = value[grey].astype(np.float64)
+        out[grey] = to_uint8(np.stack([v, v * (1 - min(offset, 1)), v * (1 - min(offset, 1))], axis=-1))
+    return out
 
 
-def _cell_matrix(n: int, cell: float) -> np.ndarray:
-    """(n x n) operator of pixelation along one axis: the mean over cells of ``cell`` px (a grid from 0),
-    then each pixel the overlap-weighted mean of the cells it touches.
+def _cell_matrix(n: int, cell: float, *, whole_pixels: bool) -> np.ndarray:
+    """(n x n) operator of pixelation along one axis: every pixel replaced by the mean of its cell, cells of
+    ``cell`` px on a grid from 0.
 
-    Exact area weights, so damage grows continuously with ``cell``, also below one pixel; for a
-    whole-number ``cell`` each pixel lies in one cell and takes its mean (square blocks).
+    ``whole_pixels``: as PIL's two BOX resizes, each pixel wholly in the cell under its centre
+    (irregular whole-pixel blocks). Otherwise area-exact: each cell the overlap-weighted mean of
+    the pixels it overlaps, each pixel the overlap-weighted mean of its cells, so damage grows
+    continuously with ``cell``, also below one pixel (whole-pixel blocks alias there).
     """
     count = max(1, int(np.ceil(n / cell - 1e-6)))  # a last cell of a millionth of a pixel is rounding
+    if whole_pixels:
+        member = np.minimum(((np.arange(n) + 0.5) / cell).astype(int), count - 1)     # the cell under each centre
+        same = (member[:, None] == member[None, :]).astype(np.float64)
+        return (same / same.sum(axis=1, keepdims=True)).astype(np.float32)
     cells = np.minimum(np.arange(count + 1) * cell, n)                                # cell edges in px
     cells[-1] = n
     lo = np.maximum(np.arange(n)[:, None], cells[None, :-1])
@@ -195,16 +211,20 @@ def _cell_matrix(n: int, cell: float) -> np.ndarray:
 def pixelate(frames: np.ndarray, *, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Low resolution: each frame averaged over square cells and shown back at full size (ImageNet-C).
 
-    ImageNet-C box-downsizes its 224-px image to ``int(224 * scale)`` px and back. Here the
-    cell side, ``224 / int(224 * scale)`` px at 224 px, is scaled to the frame's shorter side as
-    the blurs' radii are: every frame size keeps ``int(224 * scale)`` cells across its shorter
-    side (a frame with fewer pixels than cells is only mildly softened). Cells are area-exact
-    (a pixel straddling two cells mixes them), so damage grows strictly with severity at any
-    size; at 224 px (cells of 1.7 to 4 px) it is within 0.5 dB PSNR of ImageNet-C's PIL resize.
+    ImageNet-C box-downsizes its 224-px image to ``int(224 * scale)`` px and back (PIL, BOX both
+    ways). Here the cell side, ``224 / int(224 * scale)`` px at 224 px, is scaled to the frame's
+    shorter side as the blurs' radii are: every frame size keeps ``int(224 * scale)`` cells across
+    its shorter side (a frame with fewer pixels than cells is only mildly softened). From 224 px
+    up, a pixel belongs wholly to the cell under its centre, as in PIL's BOX filter: ImageNet-C's
+    pixelate up to PIL's rounding of the small image (tests/core/test_imagenet_c_parity.py).
+    Below 224 px, where cells shrink towards a pixel and whole-pixel blocks alias (damage would
+    not grow with severity), cells are area-exact: a pixel straddling two cells mixes them.
     """
     t, h, w, _ = frames.shape
     cell = min(h, w) / max(1, int(REFERENCE_SIDE * scale))
-    return to_uint8(separable(frames, _cell_matrix(h, cell), _cell_matrix(w, cell)))
+    whole = min(h, w) >= REFERENCE_SIDE  # cells of 1.67 px or more
+    rows, cols = _cell_matrix(h, cell, whole_pixels=whole), _cell_matrix(w, cell, whole_pixels=whole)
+    return to_uint8(separable(frames, rows, cols))
 
 
 JPEG_MAX_ROWS = 65_500  # libjpeg's JPEG_MAX_DIMENSION: the most rows (and columns) one JPEG image may have
@@ -276,20 +296,22 @@ def elastic_transform(frames: np.ndarray, *, alpha: float, sigma: float, max_shi
     amplitude = max_shift * s * s
     dx, dy = (alpha * gaussian_filter(rng.uniform(-amplitude, amplitude, size=(h, w)), sigma * s, mode="reflect",
                                       truncate=3.0) for _ in range(2))
-    y = (np.arange(h)[:, None] + dy).astype(np.float32)
-    x = (np.arange(w)[None, :] + dx).astype(np.float32)
+    y = np.arange(h)[:, None] + dy
+    x = np.arange(w)[None, :] + dx
     y0, x0 = np.floor(y), np.floor(x)
-    fy, fx = (y - y0)[..., None], (x - x0)[..., None]
+    fy, fx = (y - y0).astype(np.float32), (x - x0).astype(np.float32)
     rows = [_reflect(y0.astype(np.int64) + k, h) * w for k in (0, 1)]
     cols = [_reflect(x0.astype(np.int64) + k, w) for k in (0, 1)]
+    # bilinear weights in 1/256ths, summing to exactly 256: the blend runs in uint16 (255 x 256 fits)
+    weights = np.stack([(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx]).reshape(4, -1)
+    weights = np.rint(weights * 256).astype(np.int32)
+    weights[np.argmax(weights, axis=0), np.arange(h * w)] += 256 - weights.sum(axis=0)
     flat = frames.reshape(t, h * w, 3)
-
-    def at(i, j):
-        return flat.take((rows[i] + cols[j]).ravel(), axis=1).reshape(t, h, w, 3).astype(np.float32)
-
-    top = at(0, 0) * (1 - fx) + at(0, 1) * fx
-    bottom = at(1, 0) * (1 - fx) + at(1, 1) * fx
-    return to_uint8(top * (1 - fy) + bottom * fy)
+    out = np.full((t, h * w, 3), 128, np.uint16)  # + 128: round to nearest after the shift
+    for k, (i, j) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        out += flat.take((rows[i] + cols[j]).ravel(), axis=1) * weights[k].astype(np.uint16).reshape(1, h * w, 1)
+    out >>= 8
+    return out.astype(np.uint8).reshape(t, h, w, 3)
 
 
 # --------------------------------------------------------------------------- occlusion and outages

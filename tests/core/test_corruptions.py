@@ -466,3 +466,81 @@ def test_tiny_frames_work():
     tiny = make_clip(t=3, h=2, w=3, seconds=0.2, fps=15.0)
     for name in C.names("video") + C.names("audiovisual"):
         assert run(name, 5, tiny).frames.shape == tiny.frames.shape
+
+
+# --------------------------------------------------------------------------- ImageNet-C: glass to saturate
+
+
+def test_saturate_moves_each_channel_towards_the_pixels_maximum():
+    """HSV saturation times ``factor`` plus ``offset``: a grey pixel has no saturation (hue 0, red, in skimage,
+    so an offset tints it red), a colour keeps its hue and value."""
+    frame = np.array([[[100, 100, 100], [200, 100, 50], [0, 0, 0]]], np.uint8)[None]   # grey, orange, black
+    out = [run("saturate", s, CLIP.replace(frames=frame)).frames[0, 0] for s in LEVELS]
+    for s, o in zip(LEVELS, out):
+        offset = C.get("saturate").params(s)["offset"]
+        assert o[0].tolist() == [100, round(100 * (1 - offset)), round(100 * (1 - offset))]   # grey
+        assert o[2].tolist() == [0, 0, 0]                                                        # black stays black
+    # orange: V 200, S 0.75; c' = V - (V - c) * S'/S
+    assert out[1][1].tolist() == [200, 190, 185]          # factor 0.1: S' 0.075
+    assert out[2][1].tolist() == [200, 67, 0]             # factor 2: S' clipped to 1, the minimum goes to 0
+
+
+def test_speckle_noise_has_std_sigma_times_the_level():
+    frame = np.full((4, 64, 64, 3), 128, np.uint8)
+    for sigma in (0.15, 0.2):
+        out = V.speckle_noise(frame, sigma=sigma, rng=np.random.default_rng(0)).astype(np.float64)
+        assert out.mean() == pytest.approx(128, abs=0.3)
+        assert out.std() == pytest.approx(128 * sigma, rel=0.02)   # 256 quantiles: std 0.9975 sigma
+    black = np.zeros((1, 8, 8, 3), np.uint8)
+    assert not V.speckle_noise(black, sigma=0.6, rng=np.random.default_rng(0)).any()   # noise times zero
+
+
+def test_glass_blur_shuffle_is_the_reference_loop_vectorised():
+    """hendrycks/robustness ``glass_blur``'s pixel loop, run with the same (dx, dy) draws: the same picture.
+    Its tuple "swap" of two RGB views copies the neighbour in; a neighbour visited earlier in the pass
+    has its new value already."""
+    from core.corruptions.blur import glass_sources
+
+    def loop(x, d, iterations, rng):
+        x = x.copy()
+        h, w = x.shape[:2]
+        for _ in range(iterations):
+            draws = iter(rng.integers(-d, d, size=(len(range(h - d, d, -1)) * len(range(w - d, d, -1)), 2)))
+            for y in range(h - d, d, -1):
+                for z in range(w - d, d, -1):
+                    dx, dy = next(draws)
+                    x[y, z], x[y + dy, z + dx] = x[y + dy, z + dx], x[y, z]
+        return x
+
+    for h, w, d, iterations in [(24, 20, 1, 2), (30, 31, 3, 3), (40, 37, 4, 2)]:
+        x = np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        sources = glass_sources(h, w, max_delta=d, iterations=iterations, rng=np.random.default_rng(5))
+        reference = loop(x, d, iterations, np.random.default_rng(5))
+        assert np.array_equal(x.reshape(-1, 3)[sources].reshape(h, w, 3), reference)
+        assert (reference != x).any(axis=2).mean() > 0.5
+
+
+def test_elastic_transform_without_displacement_is_the_identity():
+    frames = make_clip(t=2, h=37, w=53).frames
+    out = V.elastic_transform(frames, alpha=0.0, sigma=2.24, max_shift=1.12, rng=np.random.default_rng(0))
+    assert np.array_equal(out, frames)
+
+
+def test_weather_only_adds_light_or_mud():
+    """snow whitens and adds flakes, water drops add pale turquoise: neither darkens a pixel; mud turns
+    covered pixels mud brown (63, 42, 20); frost with no texture weight is the frame scaled."""
+    frames = scene(160, 16, 2).frames
+    for s in LEVELS:
+        assert np.all(run("snow", s, CLIP.replace(frames=frames)).frames >= frames)
+    for s in (1, 2, 3):
+        assert np.all(run("spatter", s, CLIP.replace(frames=frames)).frames >= frames)
+    muddy = run("spatter", 5, CLIP.replace(frames=frames)).frames
+    covered = np.any(muddy != frames, axis=-1)
+    assert covered.mean() > 0.01
+    # a pixel under mud moves towards (63, 42, 20): by the mask weight m, x (1 - m) + m * brown
+    brown = np.array([63, 42, 20])
+    assert np.all(np.abs(muddy[covered].astype(int) - brown) <= np.abs(frames[covered].astype(int) - brown) + 1)
+    rng = np.random.default_rng(0)
+    assert np.array_equal(V.frost(frames, image_weight=0.5, frost_weight=0.0, rng=rng), np.rint(frames * 0.5))
+    with pytest.raises(ValueError, match="water"):
+        V.spatter(frames, mean=0.65, std=0.3, sigma=2, threshold=0.68, kind="oil", rng=rng)
