@@ -142,6 +142,10 @@ FRAME_LOCAL = frozenset({
     "motion_blur", "zoom_blur", "glass_blur", "fog", "snow", "frost", "spatter", "brightness", "contrast",
     "saturate", "elastic_transform", "pixelate", "jpeg_compression", "occlusion", "av_rain", "smoke", "rain",
     "kinetics_contrast",
+    # AVRobustBench's co-occurring corruptions: visual halves of the kinds above; the audio half draws from its
+    # own child generator, so it does not depend on the frames either
+    "av_gaussian_noise", "av_impulse_noise", "av_shot_noise", "av_speckle_noise", "compression", "av_snow", "av_frost",
+    "av_spatter", "av_wind", "avrobust_rain", "underwater", "concert", "avrobust_smoke", "av_crowd", "interference",
 })
 # Those that also draw no random numbers: on the sampled frames they give exactly the frames the model
 # would sample from the corrupted clip (tests/app/test_branches.py checks every name here).

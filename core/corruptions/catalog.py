@@ -193,3 +193,70 @@ register("read_wind", "audio", overlay.read_wind, table(gain_db=READ_GAIN_DB),
          source=f"{READ_AUDIO}; {SYNTHETIC}", doc="Wind on the microphone (gusty low rumble) overlaid at a gain in dB.")
 
 # --------------------------------------------------------------------------- AVRobustBench co-occurring corruptions
+# sarthaxxxxx/AVROBUSTBENCH, corruptions/corruptions.py (corruption_dict): each a visual and an audio part from one
+# cause. Visual tables are its (ImageNet-C's where it calls an ImageNet-C corruption); audio: NOISE_SNRS for the noises,
+# add_env_noise's SNRs for the recordings (synthesised here, soundscape). Departures: cooccurring's docstring.
+from . import cooccurring  # noqa: E402  (imported here so each section's imports stay with it)
+
+AVROBUSTBENCH = ("AVRobustBench (Maharana et al., 'AVROBUSTBENCH: Benchmarking the Robustness of Audio-Visual "
+                 "Recognition Models at Test-Time', 2025; github.com/sarthaxxxxx/AVROBUSTBENCH)")
+NOISE_SNR_DB = [40, 30, 20, 10, 0]   # NOISE_SNRS: gaussian, impulse, shot, speckle
+SCENE_SNR_DB = [20, 15, 10, 5, 0]    # add_env_noise: the recordings of the cause
+SCENE = f"{AVROBUSTBENCH}; the recording synthesised (core.corruptions.soundscape)"
+register("av_gaussian_noise", "audiovisual", cooccurring.av_gaussian_noise,
+         table(sigma=[0.08, 0.12, 0.18, 0.26, 0.38], snr_db=NOISE_SNR_DB),
+         source=f"{AVROBUSTBENCH}; audio SNRs of its NOISE_SNRS (its code passes the severity as the SNR)",
+         doc="Sensor noise in camera and microphone: Gaussian pixel noise and white noise at an SNR.")
+register("av_impulse_noise", "audiovisual", cooccurring.av_impulse_noise,
+         table(amount=[0.03, 0.06, 0.09, 0.17, 0.27], snr_db=NOISE_SNR_DB),
+         source=AVROBUSTBENCH, doc="Bit errors in both streams: salt-and-pepper pixels and clicks at an SNR.")
+register("av_shot_noise", "audiovisual", cooccurring.av_shot_noise,
+         table(photons=[60, 25, 12, 5, 3], snr_db=NOISE_SNR_DB),
+         source=AVROBUSTBENCH, doc="Photon noise in the picture and Poisson noise in the sound at an SNR.")
+register("av_speckle_noise", "audiovisual", cooccurring.av_speckle_noise,
+         table(sigma=[0.15, 0.2, 0.35, 0.45, 0.6], snr_db=NOISE_SNR_DB),
+         source=AVROBUSTBENCH, doc="Multiplicative noise in both: speckled pixels, signal-times-noise at an SNR.")
+register("compression", "audiovisual", cooccurring.compression,
+         table(quality=[25, 18, 15, 10, 7], cutoff_hz=[8000, 6000, 4000, 2000, 1000]),
+         source=f"{AVROBUSTBENCH}; 8 kHz (the Nyquist frequency at 16 kHz) passes the sound unchanged",
+         doc="A starved codec: JPEG frames and sound low-passed (6th-order Butterworth) at a cut-off in Hz.",
+         stochastic=False)
+register("av_snow", "audiovisual", cooccurring.av_snow,
+         table(mean=[0.1, 0.2, 0.55, 0.55, 0.55], std=[0.3] * 5, zoom=[3, 2, 4, 4.5, 2.5],
+               threshold=[0.5, 0.5, 0.9, 0.85, 0.85], radius=[10, 12, 12, 12, 12], sigma=[4, 4, 8, 8, 12],
+               image_weight=[0.8, 0.7, 0.7, 0.65, 0.55], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="Snowfall: ImageNet-C's snow on the frames, snow hiss on the microphone at an SNR.")
+register("av_frost", "audiovisual", cooccurring.av_frost,
+         table(image_weight=[1, 0.8, 0.7, 0.65, 0.6], frost_weight=[0.4, 0.6, 0.7, 0.7, 0.75], snr_db=SCENE_SNR_DB),
+         source=f"{SCENE}; procedural frost texture", doc="Frost: ice on the lens and ice crackling at an SNR.")
+register("av_spatter", "audiovisual", cooccurring.av_spatter,
+         table(mean=[0.65, 0.65, 0.65, 0.65, 0.67], std=[0.3, 0.3, 0.3, 0.3, 0.4], sigma=[4, 3, 2, 1, 1],
+               threshold=[0.69, 0.68, 0.68, 0.65, 0.65], kind=["water"] * 3 + ["mud"] * 2,
+               opacity=[0.6, 0.6, 0.5, None, None], mud_sigma=[None, None, None, 1.5, 1.5], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="Splashing water: drops (or mud) on the lens and dripping water at an SNR.")
+register("av_wind", "audiovisual", cooccurring.av_wind,
+         table(radius=[10, 15, 15, 15, 20], sigma=[3, 5, 8, 12, 15], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="Wind: a shaken camera (motion blur, px at 224 px) and wind noise at an SNR.")
+register("avrobust_rain", "audiovisual", cooccurring.avrobust_rain,
+         table(mean=[0.05, 0.05, 0.1, 0.1, 0.1], std=[0.2, 0.2, 0.2, 0.2, 0.25], zoom=[3, 3.5, 4, 4.5, 5],
+               threshold=[0.3, 0.3, 0.25, 0.25, 0.2], radius=[10, 10, 12, 15, 18], sigma=[4, 5, 6, 8, 10],
+               image_weight=[0.8, 0.7, 0.7, 0.65, 0.6], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="Rain as published: bluish streaks over a brightened scene and rain at an SNR.")
+register("underwater", "audiovisual", cooccurring.underwater,
+         table(red=[0.9, 0.7, 0.5, 0.3, 0.1], blur_px=[3, 5, 7, 10, 15], contrast=[0.9, 0.8, 0.7, 0.6, 0.5],
+               haze=[20, 40, 60, 80, 100], snr_db=SCENE_SNR_DB),
+         source=f"{SCENE}; red dimmed (its code dims blue and swaps red and blue)",
+         doc="Under water: red absorbed, blurred, hazy low-contrast frames and a hydrophone's rumble at an SNR.")
+register("concert", "audiovisual", cooccurring.concert, table(delta=[0.1, 0.2, 0.3, 0.4, 0.5], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="A concert: stage lights (brightness) and the band and crowd at an SNR.")
+register("avrobust_smoke", "audiovisual", cooccurring.avrobust_smoke,
+         table(density=[1.5, 2, 2.5, 2.5, 3], sigma=[2, 2, 1.7, 1.5, 1.4], snr_db=SCENE_SNR_DB),
+         source=SCENE, doc="Smoke as published: a grainy grey veil and crackling fire or a siren at an SNR.")
+register("av_crowd", "audiovisual", cooccurring.av_crowd, table(side=[0.1, 0.2, 0.3, 0.4, 0.5], snr_db=SCENE_SNR_DB),
+         source=f"{SCENE}; a drawn silhouette for its photographs",
+         doc="A crowd: a person blocking part of the view and crowd babble at an SNR.")
+register("interference", "audiovisual", cooccurring.interference,
+         table(max_deg=[11, 17, 23, 29, 35], fraction=[0.1, 0.2, 0.3, 0.4, 0.5], chunks=[2, 4, 6, 8, 10]),
+         source=AVROBUSTBENCH,
+         doc="A shaken rig on a failing link: each frame rotated at random, drop-outs over a fraction of the sound.")
+

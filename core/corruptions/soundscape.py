@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 # --------------------------------------------------------------------------- building blocks
 
 
-def _fast_len(n: int) -> int:
+def fast_len(n: int) -> int:
     """Smallest of 2^k, 3 * 2^k, 5 * 2^k >= n: pocketfft is 2-3x faster on these than on n = 80,000."""
     return min(m << max(0, int(np.ceil(np.log2(n / m)))) for m in (1, 3, 5))
 
@@ -36,7 +35,7 @@ def _shaped(n: int, sr: int, rng: np.random.Generator, gain) -> np.ndarray:
 
     Drawn at an FFT-friendly length and cut to ``n`` (noise has no start or end to respect).
     """
-    size = _fast_len(n)
+    size = fast_len(n)
     x = scipy.fft.irfft(scipy.fft.rfft(rng.standard_normal(size)) * gain(scipy.fft.rfftfreq(size, 1 / sr)), size)
     return _unit(x[:n])
 
@@ -87,7 +86,7 @@ def _rings(n: int, sr: int, rng: np.random.Generator, rate_hz: float, freqs: tup
     ``variants`` rings are drawn and the events shared among them; each ring's train is convolved
     with it in one FFT of the clip (padded, so tails do not wrap).
     """
-    size = _fast_len(n + int(5 * max(decays) * sr) + 1)
+    size = fast_len(n + int(5 * max(decays) * sr) + 1)
     spectrum = np.zeros(size // 2 + 1, complex)
     for v in range(variants):
         kernel = _ring(sr, rng.uniform(*freqs), rng.uniform(*decays), chirp)
@@ -192,7 +191,7 @@ def underwater(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     """
     flow = _shaped(n, sr, rng, lambda f: _hp(f, 30, 2) * _lp(f, 300, 4))
     bubbles = _unit(_rings(n, sr, rng, 15, (150, 600), (0.015, 0.04), chirp=0.3, sigma=0.5))
-    size = _fast_len(n)
+    size = fast_len(n)
     spectrum = scipy.fft.rfft(flow + 0.6 * bubbles, size) * _lp(scipy.fft.rfftfreq(size, 1 / sr), 500, 4)
     return _unit(scipy.fft.irfft(spectrum, size)[:n])
 
@@ -273,7 +272,7 @@ def crowd(n: int, *, sr: int, rng: np.random.Generator, talkers: int = 12) -> np
         onsets = onsets[(onsets >= 0) & (onsets < n) & (rng.random(onsets.size) < 0.3)]
         fricative[onsets] += rng.uniform(0.3, 1.0, onsets.size)
     burst = int(0.04 * sr)
-    size = _fast_len(n + burst)
+    size = fast_len(n + burst)
     freqs = scipy.fft.rfftfreq(size, 1 / sr)
     tilt = _lp(freqs, 150.0, 1) * _hp(freqs, 80.0, 2)  # -6 dB/oct: glottal source (-12) and lip radiation (+6)
     spectrum = np.zeros(freqs.size, complex)
@@ -292,7 +291,7 @@ def concert(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
 
     Kick drum on every beat (a 60 -> 40 Hz thump), snare on beats 2 and 4 (noise 1-5 kHz and a
     180 Hz body), hi-hat on the eighths (noise above 6 kHz); a bass line on the chord roots
-    (40-60 Hz keys, four harmonics) and sustained triads two octaves up (three harmonics each),
+    (40-60 Hz keys, three harmonics) and sustained triads two octaves up (two harmonics each),
     one chord a bar from I-V-vi-IV; a crowd cheering under it (band-passed noise with slow
     swells); all through a hall reverberation of ~1.2 s.
     """
@@ -301,11 +300,11 @@ def concert(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     roots = rng.uniform(40, 60) * 2 ** (np.array([0, 7, 9, 5]) / 12)
     bar = (t / (4 * beat)).astype(int) % 4
     root_phase = (2 * np.pi / sr) * np.cumsum(roots[bar])
-    music = sum(0.5 / h * np.sin(h * root_phase) for h in range(1, 5))
+    music = sum(0.5 / h * np.sin(h * root_phase) for h in range(1, 4))
     for semitones in ((0, 0, 0, 0), (4, 4, 3, 4), (7, 7, 7, 7)):  # the triad: root, third, fifth
         phase = 4 * root_phase * (2 ** (np.array(semitones) / 12))[bar]
-        music = music + sum(0.12 / h * np.sin(h * phase) for h in range(1, 4))
-    size = _fast_len(n)
+        music = music + 0.12 * np.sin(phase) + 0.06 * np.sin(2 * phase)
+    size = fast_len(n)
     freqs = scipy.fft.rfftfreq(size, 1 / sr)
     noise = scipy.fft.rfft(rng.standard_normal(size))
     snare_noise = scipy.fft.irfft(noise * _hp(freqs, 1000, 2) * _lp(freqs, 5000, 2), size)[:n]
@@ -322,8 +321,9 @@ def concert(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     cheer = _shaped(n, sr, rng, lambda f: _hp(f, 300, 2) * _lp(f, 3000, 2)) * _envelope(n, sr, rng, 2.0, 0.3)
     dry = _unit(music) + _unit(drums) + 0.4 * cheer
     tail = rng.standard_normal(int(1.2 * sr)) * np.exp(-6.9 * np.arange(int(1.2 * sr)) / (1.2 * sr))
-    wet = scipy.signal.fftconvolve(dry, tail / np.sqrt(np.sum(tail**2)))[:n]
-    return _unit(dry + 0.5 * wet)
+    size = fast_len(n + tail.size)
+    wet = scipy.fft.irfft(scipy.fft.rfft(dry, size) * scipy.fft.rfft(tail / np.sqrt(np.sum(tail**2)), size), size)
+    return _unit(dry + 0.5 * wet[:n])
 
 
 def fire_or_siren(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
