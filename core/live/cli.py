@@ -26,8 +26,8 @@ EXIT_BAD_INPUT = 2
 def window_line(item: LiveWindow) -> str:
     """One line for a window, plus an indented line per note (a sense unhealthy, an unfamiliar scene)."""
     pred = item.prediction
-    heads = "  ".join(f"{h} {pred.label(h) or 'no input':<16}" + (f"{pred.top(h)[1]:4.0%}" if pred.answered(h) else "    ")
-                      for h in HEADS)
+    heads = "  ".join(f"{h} {pred.label(h) or 'no input':<16}"
+                      + (f"{pred.top(h)[1]:4.0%}" if pred.answered(h) else "    ") for h in HEADS)
     weights = (f"  weights a {pred.weights[0]:.2f} v {pred.weights[1]:.2f}"
                if pred.weights is not None and pred.answered("fused") else "")
     lag = f"  lag {item.lag:.2f} s" if item.lag is not None else ""

@@ -92,7 +92,8 @@ def measure_audio(raw: np.ndarray, sr: int) -> tuple[dict, dict[str, float]]:
     level = float(np.sqrt(np.mean(np.square(raw, dtype=np.float64), axis=1)).max()) if raw.size else 0.0
     tail = raw[:, -max(1, int(round(LEVEL_NOW_S * sr))):]
     now = float(np.sqrt(np.mean(np.square(tail, dtype=np.float64), axis=1)).max()) if raw.size else 0.0
-    values = {"level_dbfs": round(dbfs(level), 2), "level_now_dbfs": round(dbfs(now), 2), "peak_dbfs": round(dbfs(np.abs(raw).max() if raw.size else 0), 2),
+    values = {"level_dbfs": round(dbfs(level), 2), "level_now_dbfs": round(dbfs(now), 2),
+              "peak_dbfs": round(dbfs(np.abs(raw).max() if raw.size else 0), 2),
               "clipping": round(float(np.mean(np.abs(raw) >= CLIP_LEVEL)) if raw.size else 0.0, 5),
               "dc_offset": round(float(np.abs(raw.mean(axis=1)).max()) if raw.size else 0.0, 5)}
     runs = {"silent": trailing_run((rms.max(axis=0) < 10 ** (SILENCE_DBFS / 20)), BLOCK_S),

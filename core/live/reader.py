@@ -106,7 +106,8 @@ class Reader:
                     return
                 delay = backoff(attempt)
                 attempt += 1
-                self.event("unavailable", f"{label} cannot be reached ({_reason(exc)}); retrying in {delay:g} s")
+                why = f"no data for {self.open_timeout:g} s" if isinstance(exc, av.error.ExitError) else _reason(exc)
+                self.event("unavailable", f"{label} cannot be reached ({why}); retrying in {delay:g} s")
                 self.stopping.wait(delay)
                 continue
             attempt = 0
@@ -190,8 +191,9 @@ class Reader:
                     seconds = frame.samples / frame.sample_rate if kind == "audio" else 1.0 / rates[kind]
                     end = max(end, t + shift + seconds)
                     self.position = end
-        except av.error.FFmpegError as exc:
-            return _reason(exc), end, shift
+        except av.error.FFmpegError as exc:  # PyAV's read timeout interrupts the read: an ExitError
+            return (f"no data for {self.read_timeout:g} s" if isinstance(exc, av.error.ExitError) else _reason(exc),
+                    end, shift)
         return None, end, shift
 
 
