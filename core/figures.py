@@ -206,14 +206,19 @@ def severity_curves(metrics: pd.DataFrame, *, checkpoints: Sequence[str] | None 
                                 row=r, col=c)
         fig.update_xaxes(tickvals=[0, 1, 2, 3, 4, 5], ticktext=["clean", "1", "2", "3", "4", "5"],
                          range=[-0.3, 5.3], row=r, col=c)
+        last_in_column = i + columns >= len(names)  # no panel below it: its x axis is titled
+        if last_in_column:
+            fig.update_xaxes(title_text="severity", title_standoff=4, row=r, col=c)
     if metric in ("accuracy", "coverage"):
         fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
     else:
         top = float(np.nanmax(metrics[metric].to_numpy(float))) if metrics[metric].notna().any() else 0.1
         fig.update_yaxes(range=[0, max(0.05, 1.1 * top)], tickformat=".2f")
-    fig.update_yaxes(title_text=METRIC_TITLES.get(metric, metric), row=1, col=1)
+    for r in range(1, rows + 1):
+        fig.update_yaxes(title_text=METRIC_TITLES.get(metric, metric), row=r, col=1)
+    # the legend sits right of the panels, clear of every tick label and axis title
     fig.update_layout(height=80 + height_per_row * rows, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", y=-0.08 if rows == 1 else -0.04))
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     fig.update_annotations(font_size=13)
     return _fit(fig)
 

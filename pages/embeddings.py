@@ -12,6 +12,7 @@ from core.figures import COLOUR_BY, HEAD_TITLES, HEADS, condition_title, embeddi
 from ui import embeddings, session
 from ui.data import current_dataset
 from ui.models import current_model, load_predictor
+from ui.widgets import change_delta
 
 embeddings.open_chosen()  # a point chosen on the last run opens its clip
 st.title("Embeddings")
@@ -74,15 +75,16 @@ def score_text(head: str, condition: str) -> tuple[str, str]:
 titles = {}
 for column, head in zip(st.columns(3), HEADS):
     knn, sil = score_text(head, CLEAN)
-    delta = None
+    delta = {}
     if corruption is not None:
         knn_b, sil_b = score_text(head, f"{name}:{severity}")
         clean_v, broken_v = (scores[(head, c)]["knn_accuracy"] for c in (CLEAN, f"{name}:{severity}"))
-        delta = f"{100 * (broken_v - clean_v):+.0f} points under {broken}" if not math.isnan(clean_v) else None
+        delta = {} if math.isnan(clean_v) or math.isnan(broken_v) else \
+            change_delta(f"{100 * (broken_v - clean_v):+.0f} points", f"under {broken}")
         titles[head] = f"{HEAD_TITLES[head]} · {k}-NN {knn} → {knn_b} · silhouette {sil} → {sil_b}"
     else:
         titles[head] = f"{HEAD_TITLES[head]} · {k}-NN {knn} · silhouette {sil}"
-    column.metric(f"{HEAD_TITLES[head]}: classes separate ({k}-NN accuracy)", knn, delta=delta,
+    column.metric(f"{HEAD_TITLES[head]}: classes separate ({k}-NN accuracy)", knn, **delta,
                   help=f"{measured['measure'][0].upper() + measured['measure'][1:]}: each clip's class by a vote of "
                        f"its {k} nearest other clips in the {HEAD_TITLES[head].lower()} embedding space. Silhouette "
                        f"{sil} (-1 to 1, higher is better separated).")

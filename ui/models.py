@@ -93,11 +93,13 @@ def model_picker() -> None:
     names = [c.name for c in found]
     if st.session_state.get(MODEL_KEY) not in names:
         st.session_state[MODEL_KEY] = names[0]
-    titles = {c.name: c.title for c in found}
-    st.selectbox("Model", names, key=MODEL_KEY, format_func=titles.get,
-                 help="The shipped checkpoints and the models in the folders named in AVLAB_MODELS: format, "
-                      "classes, and which heads are the model's own (the others are ablations: the whole model "
-                      "with the other modality zeroed and masked).")
+    details = {c.name: c.title.partition(" · ")[2] for c in found}
+    # the box shows the name alone (a whole title is cut off in the sidebar); the caption under it the rest
+    chosen = st.selectbox("Model", names, key=MODEL_KEY,
+                          help="The shipped checkpoints and the models in the folders named in AVLAB_MODELS: "
+                               "format, classes, and which heads are the model's own (the others are ablations: the "
+                               "whole model with the other modality zeroed and masked).")
+    st.caption(details.get(chosen, ""))
     st.selectbox("Device", available_devices(), key=DEVICE_KEY,
                  help="Where the model runs: auto takes the GPU when there is one (with bfloat16 on CUDA).")
 

@@ -148,8 +148,7 @@ def experiment_picker(key: str) -> int | None:
     if table.empty:
         return None
     ids = [int(i) for i in table["id"][::-1]]
-    titles = {int(r.id): f"#{r.id} {r.name} · {r.checkpoints} · {r.clips} clips · "
-              f"{0 if pd.isna(r.progress) else r.progress:.0%} done" for r in table.itertuples()}
+    titles = {int(r.id): experiment_title(r, experiment(path, stamp(path), int(r.id))) for r in table.itertuples()}
     if st.session_state.get(EXPERIMENT) not in ids:
         st.session_state[EXPERIMENT] = ids[0]
     st.session_state[key] = st.session_state[EXPERIMENT]
@@ -157,6 +156,21 @@ def experiment_picker(key: str) -> int | None:
                           on_change=lambda: st.session_state.update({EXPERIMENT: st.session_state[key]}),
                           help=f"Every sweep stored in {path}.")
     return int(chosen)
+
+
+def experiment_title(row, exp: dict) -> str:
+    """One line telling sweeps apart: id, models, suite and corruptions, clips, when, and progress if unfinished,
+    e.g. "#3 · concat, late · avlab: mute, gaussian_blur at 1, 3, 5 · 21 clips · 30 Nov 05:40"."""
+    conditions = [parse_condition(c) for c in exp.get("conditions", []) if c != CLEAN]
+    names = list(dict.fromkeys(n for n, _ in conditions))
+    # the severities swept (a single-level corruption such as mute runs at 1 only and says nothing about them)
+    levels = sorted({s for n, s in conditions if n not in corruptions.REGISTRY or len(corruptions.levels(n)) > 1})
+    what = ", ".join(names) if len(names) <= 3 else f"{len(names)} corruptions"
+    at = f" at {', '.join(map(str, levels))}" if levels else ""
+    when = "" if pd.isna(row.created) else f" · {pd.Timestamp(row.created):%d %b %Y %H:%M}"
+    done = "" if pd.isna(row.progress) or row.progress >= 1 else f" · {row.progress:.0%} done"
+    return (f"#{row.id} · {row.checkpoints} · {exp['config'].get('suite', 'avlab')}: {what}{at} · {row.clips} clips"
+            f"{when}{done}")
 
 
 def sweep_form(*, expanded: bool) -> None:

@@ -30,11 +30,19 @@ def _on_upload(key: str) -> None:
         session.set_clip(session.upload_ref(uploaded.name, uploaded.getvalue()))
 
 
-def _on_sample(key: str, samples: dict) -> None:
+def _on_sample(key: str, samples: dict, prefix: str) -> None:
     name = st.session_state.get(key)
     if name in samples:
         path, label, segments = samples[name]
         session.set_clip(session.sample_ref(path, label=label, segments=segments))
+        # a new uploader (another key) replaces the one still holding the last upload's file chip
+        st.session_state[f"{prefix}_upload_generation"] = st.session_state.get(f"{prefix}_upload_generation", 0) + 1
+
+
+def upload_key(prefix: str) -> str:
+    """The uploader's key: ``<prefix>_upload``, then ``<prefix>_upload_<n>`` after the n-th sample pick emptied it."""
+    generation = st.session_state.get(f"{prefix}_upload_generation", 0)
+    return f"{prefix}_upload" + (f"_{generation}" if generation else "")
 
 
 def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
@@ -52,13 +60,13 @@ def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
     left, right = st.columns(2) if upload else (None, st.container())
     if upload:
         limit = st.get_option("server.maxUploadSize")
-        key = f"{prefix}_upload"
+        key = upload_key(prefix)
         left.file_uploader(
             f"Upload a clip (video, audio-only or video-only; up to {limit} MB and {MAX_SECONDS:g} s)", key=key,
             on_change=_on_upload, args=(key,),
             help=f"{UPLOAD_FORMATS}. The limit is server.maxUploadSize = {limit} MB in .streamlit/config.toml.")
     right.selectbox("…or pick a sample clip", list(samples), key=sample_key, index=None,
-                    placeholder="Pick a sample clip", on_change=_on_sample, args=(sample_key, samples))
+                    placeholder="Pick a sample clip", on_change=_on_sample, args=(sample_key, samples, prefix))
     if ref is not None:
         truth = f" · true class **{ref.label}**" if ref.label else ""
         if ref.segments:
@@ -74,17 +82,26 @@ def heads_summary(pred: Prediction, before: Prediction | None = None) -> None:
     for column, head in zip(st.columns(3), HEADS):
         label, p = pred.top(head)
         missing = not pred.answered(head)
-        delta = None
+        delta = {}
         if before is not None and not missing and before.answered(head):
             old_label, _ = before.top(head)
             k = pred.classes.index(old_label)
-            change = float(pred.probs[head][k] - before.probs[head][k])
-            delta = f"{change:+.1%} {old_label}" if abs(change) >= 0.0005 else None
+            delta = change_delta(f"{float(pred.probs[head][k] - before.probs[head][k]):+.1%}", old_label)
         ablation = pred.head_kinds.get(head) == "ablation"
         column.metric(HEAD_TITLES[head] + (" (missing)" if missing else "") + (" · by ablation" if ablation else ""),
-                      "no input" if missing else f"{label} {p:.0%}", delta=delta,
+                      "no input" if missing else f"{label} {p:.0%}", **delta,
                       help="The model has no such head: this is the whole model fed the clip "
                            "with the other modality zeroed and masked." if ablation else None)
+
+
+def change_delta(shown: str, what: str) -> dict:
+    """``st.metric`` delta arguments for a change written as ``shown`` ("+1.2%", "-3 points"): the change with
+    its coloured arrow, or, when it is written as zero ("+0.0%", "-0"), "no change" with neither arrow nor
+    colour (a "+0.0%" with a green arrow claims a rise that is not there)."""
+    number = shown.lstrip("+-").split()[0].rstrip("%")
+    if float(number) == 0:
+        return {"delta": f"no change ({what})" if what else "no change", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{shown} {what}".rstrip()}
 
 
 def input_notes(clip, pred: Prediction) -> list[str]:

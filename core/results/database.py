@@ -235,8 +235,8 @@ class ResultsDB:
         out = pd.DataFrame(rows, columns=["id", "name", "created", "finished", "seconds", "checkpoints", "clips",
                                           "conditions", "done", "skipped"])
         out["progress"] = out["done"] / ((out["clips"] - out["skipped"]) * out["conditions"]).where(lambda s: s > 0)
-        for col in ("created", "finished"):
-            out[col] = pd.to_datetime(out[col], unit="s")
+        for col in ("created", "finished"):  # whole seconds: what a person reads (not ...:12.123456768)
+            out[col] = pd.to_datetime(out[col], unit="s").dt.floor("s")
         return out.drop(columns="done")
 
     def get_experiment(self, experiment_id: int) -> dict:

@@ -26,6 +26,12 @@ def test_toggling_mute_removes_the_audio_input(checkpoint):
     assert metrics["Audio only (missing)"] == "no input"
     assert not at.metric[0].delta  # an abstaining head has no change to show
     assert "Video only" in metrics  # the video branch is untouched
+    # ... so its change is zero: said as "no change", with neither arrow nor colour (not a green "+0.0%")
+    from streamlit.proto.Metric_pb2 import Metric
+
+    video = at.metric[1]
+    assert video.delta.startswith("no change (") and video.proto.direction == Metric.MetricDirection.NONE
+    assert video.proto.color == Metric.MetricColor.GRAY
     assert at.session_state["avlab_corruptions"] == (("mute", 1),)
 
 
@@ -104,3 +110,25 @@ def test_the_lab_offers_any_corruption_of_any_suite(checkpoint):
     # switching the suite keeps what is applied, and offers it
     at.selectbox(key="lab_suite").set_value("imagenet-c").run()
     assert at.session_state["avlab_corruptions"] == ((audio, 5),) and not at.exception
+
+
+def test_a_change_written_as_zero_has_no_arrow():
+    from ui.widgets import change_delta
+
+    assert change_delta("+0.0%", "fan_fault") == {"delta": "no change (fan_fault)", "delta_color": "off",
+                                                  "delta_arrow": "off"}
+    assert change_delta("-0 points", "under Mute")["delta"] == "no change (under Mute)"
+    assert change_delta("+0.1%", "fan_fault") == {"delta": "+0.1% fan_fault"}
+    assert change_delta("-12 points", "under Mute") == {"delta": "-12 points under Mute"}
+
+
+def test_picking_a_sample_after_an_upload_empties_the_uploader(checkpoint, sample_clip):
+    at = app(PAGE)
+    at.file_uploader(key="lab_upload").set_value((sample_clip.name, sample_clip.read_bytes(), "video/mp4")).run()
+    assert at.session_state["avlab_clip"].key.startswith("upload:")
+    other = next(o for o in at.selectbox(key="lab_sample").options if o != sample_clip.name)
+    at.selectbox(key="lab_sample").set_value(other).run()
+    assert not at.exception and not errors(at)
+    assert at.session_state["avlab_clip"].name == other
+    # the uploader that held the file's chip is replaced by an empty one
+    assert [u.key for u in at.file_uploader] == ["lab_upload_1"] and at.file_uploader[0].value is None

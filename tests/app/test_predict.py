@@ -72,8 +72,9 @@ def test_non_media_upload_gives_one_sentence_and_the_page_keeps_working(checkpoi
 def test_switching_checkpoint_predicts_with_the_other_one(two_checkpoints):
     at = app()
     box = at.selectbox(key="checkpoint")  # the sidebar picker, on the first page AppTest runs through app.py
-    assert [o.split(" · ")[0] for o in box.options] == ["first", "second"]  # the default first
-    name, fmt, fusion, classes, heads, accuracy = box.options[0].split(" · ")
+    assert box.options == ["first", "second"]  # the default first, by name (a whole title is cut off)
+    (details,) = [c.value for c in at.sidebar.caption if " classes · " in c.value]  # the details under the box
+    fmt, fusion, classes, heads, accuracy = details.split(" · ")
     assert (box.value, fmt, classes, heads) == ("first", "avlab", "7 classes", "all heads native")
     from core.models import read_metadata
 

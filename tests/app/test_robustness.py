@@ -128,6 +128,11 @@ def test_the_drill_down_opens_the_row_with_its_model_corruption_and_seed_and_its
                                     data=str(SAMPLES), corruptions=["audio_gaussian_noise"], severities=[5], seed=3,
                                     limit=4), db=db)
     at = app(PAGE)
+    # the picker tells sweeps apart: models, suite and corruptions, clips, when (to the minute)
+    import re
+
+    assert re.fullmatch(r"#1 · first, second · avlab: audio_gaussian_noise at 5 · 4 clips · \d\d \w{3} \d{4} \d\d:\d\d",
+                        at.selectbox(key="rob_experiment").options[0])
     at.selectbox(key="rob_condition").set_value("audio_gaussian_noise:5").run()
     at.selectbox(key="rob_clip").set_value(at.selectbox(key="rob_clip").options[-1]).run()
     at.selectbox(key="rob_checkpoint").set_value("second").run()

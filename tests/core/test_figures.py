@@ -68,6 +68,23 @@ def test_severity_curves_one_line_per_head_checkpoint_and_corruption_starting_cl
     assert len(figures.severity_curves(_metrics(), checkpoints=["m2"]).data) == 6
 
 
+def test_severity_curves_title_their_axes_and_keep_the_legend_clear_of_the_ticks():
+    """Four corruptions in 3 columns: the panel alone on the second row and the two above empty cells carry
+    the x title; every row's first panel the y title; the legend is right of every panel, not over the ticks."""
+    metrics = _metrics()
+    more = metrics[metrics["corruption"] == "gaussian_blur"]
+    metrics = pd.concat([metrics, more.assign(corruption="defocus_blur", condition=more["condition"].str.replace(
+        "gaussian_blur", "defocus_blur")), more.assign(corruption="zoom_blur", condition=more["condition"].str.replace(
+            "gaussian_blur", "zoom_blur"))])
+    fig = figures.severity_curves(metrics)
+    layout = fig.layout
+    x_titles = {name: layout[name].title.text for name in ("xaxis", "xaxis2", "xaxis3", "xaxis4")}
+    assert x_titles == {"xaxis": None, "xaxis2": "severity", "xaxis3": "severity", "xaxis4": "severity"}
+    assert layout.yaxis.title.text == "accuracy" and layout.yaxis4.title.text == "accuracy"
+    assert layout.legend.orientation == "v" and layout.legend.x >= 1 and layout.legend.xanchor == "left"
+    assert max(layout[f"xaxis{k}"].domain[1] for k in ("", "2", "3", "4")) <= 1.0  # panels end where the legend starts
+
+
 def test_accuracy_grid_cells_carry_their_condition():
     fig = figures.accuracy_grid(_metrics(), "m1", "fused")
     (cells,) = fig.data

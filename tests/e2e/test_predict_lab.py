@@ -55,7 +55,8 @@ def _upload(page, prefix: str, path: Path) -> float:
     """Seconds from choosing the file to the page idle with the three heads of *this* clip (conservative:
     metrics of the previous clip stay on screen while the script reruns, so wait for the run's end)."""
     started = time.perf_counter()
-    page.locator(f".st-key-{prefix}_upload input[type='file']").set_input_files(str(path))
+    # the uploader's key gains a number each time a sample pick empties it (ui.widgets.upload_key)
+    page.locator(f"[class*='st-key-{prefix}_upload'] input[type='file']").set_input_files(str(path))
     page.get_by_text(f"Current clip: {path.name}").wait_for(timeout=60_000)
     wait_idle(page)
     page.locator(METRIC).nth(2).wait_for(timeout=60_000)
