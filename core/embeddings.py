@@ -76,7 +76,8 @@ class EmbeddingSet:
 
 @torch.inference_mode()
 def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tuple[str, int] | None = None,
-            seed: int = 0, batch_size: int = 16, progress: Progress | None = None) -> EmbeddingSet:
+            seed: int = 0, batch_size: int = 16, progress: Progress | None = None, backend: str = "local",
+            address: str | None = None) -> EmbeddingSet:
     """Embed ``samples`` (one 5 s window each, shorter clips padded) with the model of ``predictor``.
 
     Parameters
@@ -89,6 +90,9 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     batch_size : int
         Clips per forward pass.
     progress : callable ``(done, total)``, optional
+    backend : "local" (this process) or "ray" (clips decoded in Ray CPU tasks, predicted by model actors:
+        :func:`core.experiments.ray_backend.predict_batches`; the same embeddings), for large data sets
+    address : with ``backend="ray"``: the cluster (``auto``, ``ray://host:10001``); None: a local Ray
 
     A clip whose file cannot be decoded is left out of the set and listed in its ``skipped``.
 
@@ -102,8 +106,17 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
     parts: list = []
     kept: list[Sample] = []
     skipped: list[Unreadable] = []
-    for batch in clip_batches([s.source for s in samples], steps=steps, seed=seed, batch_size=batch_size,
-                              workers=default_workers(predictor.model)):
+    if backend not in ("local", "ray"):
+        raise ValueError(f"There is no backend '{backend}'; choose local or ray.")
+    if backend == "ray":  # each batch comes back predicted: Predictions in the clips' places
+        from core.experiments.ray_backend import predict_batches
+
+        batches = predict_batches(predictor, [s.source for s in samples], steps=steps, seed=seed,
+                                  batch_size=batch_size, address=address)
+    else:
+        batches = clip_batches([s.source for s in samples], steps=steps, seed=seed, batch_size=batch_size,
+                               workers=default_workers(predictor.model))
+    for batch in batches:
         clips = []
         for item, sample in zip(batch, samples[len(kept) + len(skipped):]):
             if isinstance(item, Unreadable):
@@ -111,7 +124,7 @@ def extract(predictor: Predictor, samples: Sequence[Sample], *, corruption: tupl
             else:
                 clips.append(item)
                 kept.append(sample)
-        parts += predictor.predict_batch(clips) if clips else []
+        parts += (clips if backend == "ray" else predictor.predict_batch(clips)) if clips else []
         if progress is not None:
             progress(len(kept) + len(skipped), len(samples))
     if not parts:

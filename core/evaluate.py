@@ -75,7 +75,8 @@ class Outcome:
 
 
 def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
-                    corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> Outcome:
+                    corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None,
+                    backend: str = "local", address: str | None = None) -> Outcome:
     """Predict the data set's single-label clips (timeline clips are left out); see :func:`evaluate`.
 
     Raises
@@ -93,9 +94,17 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
     index = {c: i for i, c in enumerate(predictor.classes)}
     probs, logits, answered = {h: [] for h in HEADS}, {h: [] for h in HEADS}, {h: [] for h in HEADS}
     started = time.perf_counter()
-    workers = default_workers(predictor.model) if workers is None else workers
-    batches = clip_batches([s.source for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
-                           workers=workers, decode=decoded_file)
+    if backend not in ("local", "ray"):
+        raise ValueError(f"There is no backend '{backend}'; choose local or ray.")
+    if backend == "ray":  # each batch comes back predicted: Predictions in the clips' places
+        from core.experiments.ray_backend import predict_batches
+
+        batches = predict_batches(predictor, [s.source for s in samples], steps=list(corrupt), seed=seed,
+                                  batch_size=batch_size, address=address, workers=workers)
+    else:
+        workers = default_workers(predictor.model) if workers is None else workers
+        batches = clip_batches([s.source for s in samples], steps=list(corrupt), seed=seed, batch_size=batch_size,
+                               workers=workers, decode=decoded_file)
     scored, skipped = [], []  # the samples decoded and predicted; those that could not be decoded
     for batch in tqdm(batches, desc="evaluate", disable=not progress, file=sys.stderr):
         clips = []
@@ -105,7 +114,7 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
             else:
                 clips.append(item)
                 scored.append(sample)
-        for pred in predictor.predict_batch(clips) if clips else ():
+        for pred in (clips if backend == "ray" else predictor.predict_batch(clips)) if clips else ():
             for h in HEADS:
                 probs[h].append(pred.probs[h])
                 logits[h].append(pred.logits[h])
@@ -121,7 +130,8 @@ def predict_dataset(predictor: Predictor, dataset: Dataset, *, batch_size: int =
 
 
 def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, progress: bool = True,
-             corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None) -> dict:
+             corrupt: list[tuple[str, int]] = (), seed: int = 0, workers: int | None = None,
+             backend: str = "local", address: str | None = None) -> dict:
     """Per-head reports over the data set's single-label clips (timeline clips are left out).
 
     A head that abstains on a clip (no input: :func:`core.models.head_answers`) is not scored on it:
@@ -136,7 +146,9 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
     label; the reason names the file and line); ``n`` counts the clips scored. ``layout`` and ``fold`` say how
     the data set was read. ``workers``:
     DataLoader processes that decode and corrupt (None: :func:`core.inference.default_workers`, none on
-    the CPU).
+    the CPU). ``backend="ray"`` decodes and corrupts in Ray CPU tasks and predicts in model actors (``workers``
+    of them; :func:`core.experiments.ray_backend.predict_batches`) on a local Ray or the cluster at
+    ``address``, for large data sets: the same predictions, so the same report.
 
     Raises
     ------
@@ -144,7 +156,7 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
         No single-label clip, none whose label the model knows, or none that can be decoded.
     """
     out = predict_dataset(predictor, dataset, batch_size=batch_size, progress=progress, corrupt=corrupt,
-                          seed=seed, workers=workers)
+                          seed=seed, workers=workers, backend=backend, address=address)
     reports = {}
     for h in HEADS:
         keep = out.answered[h]
@@ -171,7 +183,8 @@ def evaluate(predictor: Predictor, dataset: Dataset, *, batch_size: int = 16, pr
 
 
 def calibrate(predictor: Predictor, dataset: Dataset, *, data: str = "", split: str | None = None,
-              corrupted: bool = False, seed: int = 0, workers: int | None = None, progress: bool = True) -> Path:
+              corrupted: bool = False, seed: int = 0, workers: int | None = None, progress: bool = True,
+              backend: str = "local", address: str | None = None) -> Path:
     """Fit one temperature per head on ``dataset`` (raw logits, answered clips only) and write
     ``calibration.json`` into the model's folder; with ``corrupted`` also a fit on the clean clips plus the
     everyday corruptions at severity 3 (Tomani et al., CVPR 2021), stored for comparison. Returns the path.
@@ -180,10 +193,11 @@ def calibrate(predictor: Predictor, dataset: Dataset, *, data: str = "", split: 
     model = predictor.model
     if model.trust_folder is None:
         raise ValueError("This model was not loaded from a folder, so there is nowhere to write its calibration.")
-    clean = predict_dataset(predictor, dataset, progress=progress, seed=seed, workers=workers)
+    on = {"workers": workers, "backend": backend, "address": address}
+    clean = predict_dataset(predictor, dataset, progress=progress, seed=seed, **on)
     extra = None
     if corrupted:
-        runs = [clean] + [predict_dataset(predictor, dataset, progress=progress, seed=seed, workers=workers,
+        runs = [clean] + [predict_dataset(predictor, dataset, progress=progress, seed=seed, **on,
                                           corrupt=[(name, 3 if 3 in corruptions.levels(name) else 1)])
                           for name in corruptions.EVERYDAY.values()]
         extra = {h: (np.concatenate([r.logits[h][r.answered[h]] for r in runs]),
@@ -294,7 +308,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="corrupt every clip first (repeat to stack), e.g. mute or gaussian_blur:5")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corruptions")
     parser.add_argument("--workers", type=int, help="processes that decode and corrupt (default: 0 on the CPU, "
-                                                     "up to 4 with a GPU)")
+                                                     "up to 4 with a GPU); with --backend ray, model actors")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local (default) or ray: decode in Ray CPU tasks, predict in model actors (docs/RAY.md)")
+    parser.add_argument("--address", help="with --backend ray: auto, ray://HOST:10001 or HOST:PORT (default: a local "
+                                          "Ray)")
     parser.add_argument("--card", action="store_true", help="write the checkpoint's MODEL_CARD.md (clean data only)")
     parser.add_argument("--calibrate", action="store_true",
                         help="fit one temperature per head on these clips (use the validation split) and write "
@@ -317,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             path = calibrate(predictor, load_dataset(args.data, args.layout, args.split, fold=args.fold),
                              data=args.data, split=args.split,
                              corrupted=args.calibrate_corrupted, seed=args.seed, workers=args.workers,
-                             progress=not args.json)
+                             progress=not args.json, backend=args.backend, address=args.address)
             predictor = Predictor.load(args.model, device=args.device)  # with the temperatures just written
             fitted, _ = Calibration.load(path.parent, prefix=path.name[:-len(CALIBRATION_FILE)])
             clean = ", ".join(f"{h} {fitted.temperatures[h]:.3f}" for h in HEADS if h in fitted.temperatures)
@@ -326,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"; fitted on clean and corrupted clips: {both} (for comparison)" if both else ""), file=sys.stderr)
         result = evaluate(predictor, load_dataset(args.data, args.layout, args.split, fold=args.fold),
                           progress=not args.json,
-                          corrupt=corrupt, seed=args.seed, workers=args.workers)
+                          corrupt=corrupt, seed=args.seed, workers=args.workers, backend=args.backend,
+                          address=args.address)
         if args.card:
             write_card(predictor.model.source, result, args.data, args.split)
     except (MediaError, ModelError, DatasetError, ValueError) as exc:

@@ -90,6 +90,14 @@ def use_gpu(ray, device: str) -> bool:
     return bool(gpus) and device != "cpu"
 
 
+def actor_options(gpu: bool) -> dict:
+    """``ray.remote`` options of a model actor: restarted and its calls retried after a crash; one GPU each where
+    the cluster has GPUs (Ray then also holds a CPU for it). A CPU actor names no resource at all: Ray then
+    needs a CPU to place it and holds none while it runs (any resource named would make it hold one), so the
+    decode and corrupt tasks get every core and two drivers' actors cannot starve each other's tasks."""
+    return {"max_restarts": RETRIES, "max_task_retries": RETRIES, **({"num_gpus": 1} if gpu else {})}
+
+
 def default_workers(ray, gpu: bool) -> int:
     """Model actors when none are asked for: one per GPU, else half the cluster's CPUs (the other half decode
     and corrupt), at least one."""
@@ -227,9 +235,7 @@ class RayBackend:
         key = ([str(m.path) for m in plan.models], [m.fingerprint for m in plan.models], device, threads, n, gpu)
         if key != self._actors_key:
             self.actors = []  # dropping the handles ends the old actors
-            # no num_cpus: an actor needs a CPU to be placed and holds none while it runs (Ray's default), so
-            # the decode and corrupt tasks get every core; one per GPU where there are GPUs
-            actor = ray.remote(num_gpus=1 if gpu else 0, max_restarts=RETRIES, max_task_retries=RETRIES)(SweepWorker)
+            actor = ray.remote(**actor_options(gpu))(SweepWorker)
             self.actors = [actor.remote(key[0], key[1], device if gpu or device != "auto" else "cpu", threads)
                            for _ in range(n)]
             self._actors_key = key
@@ -343,9 +349,15 @@ def predict_batches(predictor, sources: Sequence, *, steps=(), seed: int = 0, ba
     try:
         gpu = use_gpu(ray, device)
         n = workers or default_workers(ray, gpu)
-        actor = ray.remote(num_gpus=1 if gpu else 0, max_restarts=RETRIES, max_task_retries=RETRIES)(PredictWorker)
-        actors = [actor.remote(str(model.source), model.fingerprint, device if gpu or device != "auto" else "cpu",
-                               predictor.threads or 1) for _ in range(n)]
+        key = (ray.get_runtime_context().get_job_id(), str(model.source), model.fingerprint, device,
+               predictor.threads or 1, n, gpu)
+        if _PREDICTORS.get("key") != key:  # actors are kept for the next call on the same model (a calibration
+            _PREDICTORS.clear()  # predicts the same clips under several conditions)
+            actor = ray.remote(**actor_options(gpu))(PredictWorker)
+            _PREDICTORS.update(key=key, actors=[actor.remote(str(model.source), model.fingerprint,
+                                                             device if gpu or device != "auto" else "cpu",
+                                                             predictor.threads or 1) for _ in range(n)])
+        actors = _PREDICTORS["actors"]
         decode = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_clips)
         chunks = [list(sources[i:i + batch_size]) for i in range(0, len(sources), batch_size)]
         queue: deque = deque()
@@ -359,8 +371,12 @@ def predict_batches(predictor, sources: Sequence, *, steps=(), seed: int = 0, ba
         raise _unwrap(ray, exc) from exc
     finally:
         if started:
+            _PREDICTORS.clear()
             ray.shutdown()
 
 
+_PREDICTORS: dict = {}  # the model actors of the last predict_batches call, and what they hold
+
+
 __all__ = ["RayBackend", "RayUnavailable", "SweepWorker", "PredictWorker", "connect", "require_ray", "use_gpu",
-           "default_workers", "decode_batch", "step_inputs", "decode_clips", "predict_batches", "RETRIES"]
+           "actor_options", "default_workers", "decode_batch", "step_inputs", "decode_clips", "predict_batches", "RETRIES"]
