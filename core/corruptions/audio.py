@@ -17,7 +17,12 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from .filters import fast_size
+from .soundscape import SOUNDS
+
 SILENCE_REFERENCE_DB = -60.0  # reference level for the SNR of a silent clip
+IMPULSE_FRACTION = 0.05  # AVRobustBench's impulse_audio: the share of samples that click (impulse_prob)
+SHOT_PHOTONS = 50        # AVRobustBench's shot_audio: the Poisson scale of the signal rescaled to [0, 1]
 
 
 def _checked(fn):
@@ -181,3 +186,80 @@ def bit_crush(y: np.ndarray, *, sr: int, bits: int, rng: np.random.Generator) ->
     """Quantise to ``bits`` bits (a cheap ADC or codec), as audiomentations ``BitCrush``."""
     q = 2.0 ** (int(bits) - 1)
     return np.round(y * q) / q
+
+
+# --------------------------------------------------------------------------- AVRobustBench's audio halves
+# sarthaxxxxx/AVROBUSTBENCH, corruptions/corruptions.py; the co-occurring pairs are in core.corruptions.cooccurring
+
+
+@_checked
+def impulse_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Clicks: -1 or +1 on :data:`IMPULSE_FRACTION` of the samples (half each), at ``snr_db`` (``impulse_audio``)."""
+    u = rng.random(y.size)
+    clicks = np.where(u < IMPULSE_FRACTION / 2, -1.0, np.where(u > 1 - IMPULSE_FRACTION / 2, 1.0, 0.0))
+    return mix_at_snr(y, clicks, snr_db)
+
+
+@_checked
+def shot_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Photon-counting noise ``Poisson(50 u) / 50 - u`` of the signal rescaled to u in [0, 1], at ``snr_db``.
+
+    AVRobustBench's ``shot_audio`` (a constant signal counts as u = 0.5).
+    """
+    lo, hi = float(y.min()), float(y.max())
+    u = (y.astype(np.float64) - lo) / (hi - lo) if hi > lo else np.full(y.size, 0.5)
+    return mix_at_snr(y, rng.poisson(u * SHOT_PHOTONS) / SHOT_PHOTONS - u, snr_db)
+
+
+@_checked
+def speckle_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Multiplicative noise: the signal times white noise, at ``snr_db`` (``speckle_audio``; silence stays silent)."""
+    return mix_at_snr(y, rng.standard_normal(y.size) * y, snr_db)
+
+
+@_checked
+def butterworth_lowpass(y: np.ndarray, *, sr: int, cutoff_hz: float, rng: np.random.Generator,
+                        order: int = 6) -> np.ndarray:
+    """The magnitude of scipy's digital Butterworth low-pass, zero phase (AVRobustBench's ``compression_audio``).
+
+    The reference designs an ``order``-th order Butterworth at ``cutoff_hz`` with ``butter``
+    (bilinear transform) and runs it causally (``lfilter``). Here its magnitude,
+    ``1 / sqrt(1 + (tan(pi f / sr) / tan(pi fc / sr)) ** (2 order))`` (-3 dB at the cut-off, at
+    least 6 x order dB an octave beyond), is applied in the FFT with zero phase: a spectrogram sees
+    the same damage, and the waveform is not also turned in phase near the cut-off (which made a
+    6 kHz cut-off change a 5 kHz tone more than a 4 kHz one does). :func:`lowpass` is the analog
+    8th-order magnitude. A cut-off at or above the Nyquist frequency (8 kHz at 16 kHz, severity 1),
+    where ``butter`` refuses, passes the clip unchanged: nothing lies above it.
+    """
+    if cutoff_hz >= sr / 2:
+        return y.copy()
+    size = fast_size(y.size + sr // 20)  # zero padding: the response's tails do not wrap
+    freqs = scipy.fft.rfftfreq(size, 1 / sr)
+    ratio = np.tan(np.pi * np.minimum(freqs, sr / 2 * (1 - 1e-9)) / sr) / np.tan(np.pi * cutoff_hz / sr)
+    spectrum = scipy.fft.rfft(y.astype(np.float64), size) / np.sqrt(1 + ratio ** (2 * order))
+    return scipy.fft.irfft(spectrum, size)[: y.size]
+
+
+@_checked
+def silence_chunks(y: np.ndarray, *, sr: int, fraction: float, chunks: int, rng: np.random.Generator) -> np.ndarray:
+    """Drop-outs: ``chunks`` stretches of ``max(fraction * N / chunks, 0.1 s)`` samples set to zero.
+
+    AVRobustBench's ``interference_audio``: starts uniform in ``[0, N - chunk)``, so chunks may
+    overlap and at most ``fraction`` is silenced. Ten starts are always drawn and the first
+    ``chunks`` used, so (same seed) more chunks silence a superset.
+    """
+    n = y.size
+    chunk = min(n, max(int(n * fraction) // chunks, sr // 10))
+    out = y.copy()
+    for s in rng.integers(0, max(n - chunk, 1), 10)[:chunks]:
+        out[s : s + chunk] = 0.0
+    return out
+
+
+@_checked
+def ambience(y: np.ndarray, *, sr: int, sound: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic recording of ``sound`` (:data:`core.corruptions.soundscape.SOUNDS`) added at ``snr_db``.
+
+    AVRobustBench's ``add_env_noise``, its recordings of the cause replaced by synthetic ones.
+    """
+    return mix_at_snr(y, SOUNDS[sound](y.size, sr=sr, rng=rng), snr_db)

@@ -11,7 +11,7 @@ the physical parameters of both halves and one ``rng``, split into a video and a
 Visual halves follow the reference's tables (spatial values in pixels of its 224-px frames,
 scaled to the frame's shorter side as every avlab video corruption); where the reference calls
 an ImageNet-C corruption, the registered one is reused (``core.corruptions.video``). Audio
-halves, all at 16 kHz in the reference:
+halves (``core.corruptions.audio``), all at 16 kHz in the reference:
 
 - white, impulse (salt-and-pepper clicks on 5 % of samples), shot (Poisson, 50 photons per full
   range) and speckle (noise times the signal) noise at an SNR of 40, 30, 20, 10, 0 dB (its
@@ -26,23 +26,23 @@ Where the reference cannot run or contradicts itself, this module departs from i
 said in the function's docstring: gaussian's audio SNR (the reference passes the severity itself,
 1-5 dB, as the SNR, so its audio damage falls with severity; its dataset-generation script,
 ``data_recipe/src/generate_audio_corruptions.py`` before May 2025, used ``NOISE_SNRS``, as here);
-underwater's colour channels and even blur kernel; compression at the Nyquist frequency. A
+underwater's colour channels and even blur kernel; compression at the Nyquist frequency and
+its phase; smoke's grain drifting over a clip. A
 silent clip gets noise at the SNR against -60 dBFS, as avlab's other additive noises (torchaudio
 would add nothing). Results are saturated to [-1, 1], as the reference's 16-bit WAV files are.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 from PIL import Image, ImageDraw
 from scipy.ndimage import correlate1d, gaussian_filter
 
-from . import audio, soundscape, video
+from . import audio, video
 from .crossmodal import split_rng
-from .filters import checked, clipped_zoom_matrix, fft_convolve, motion_kernel, reference_scale, to_uint8
+from .filters import checked, clipped_zoom_matrix, motion_kernel, reference_scale, scratch_to_uint8, to_uint8
 
 GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma, as cv2.COLOR_RGB2GRAY
-IMPULSE_FRACTION = 0.05  # impulse_audio's impulse_prob: the share of samples that click
-SHOT_PHOTONS = 50        # shot_audio's Poisson scale for the signal normalised to [0, 1]
 
 
 def _pair(frames: np.ndarray, y: np.ndarray, rng: np.random.Generator, visual, acoustic):
@@ -55,94 +55,6 @@ def _pair(frames: np.ndarray, y: np.ndarray, rng: np.random.Generator, visual, a
     return frames, y
 
 
-# --------------------------------------------------------------------------- audio halves
-
-
-def _mixed(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    return np.clip(audio.mix_at_snr(y, noise, snr_db), -1.0, 1.0).astype(np.float32)
-
-
-def impulse_audio(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Clicks: -1 or +1 on :data:`IMPULSE_FRACTION` of the samples (half each), scaled to ``snr_db``.
-
-    AVRobustBench's ``impulse_audio``. Returns float32 ``(N,)`` in [-1, 1].
-    """
-    audio.check_audio(y, sr)
-    u = rng.random(y.size)
-    clicks = np.where(u < IMPULSE_FRACTION / 2, -1.0, np.where(u > 1 - IMPULSE_FRACTION / 2, 1.0, 0.0))
-    return _mixed(y, clicks, snr_db)
-
-
-def shot_audio(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Photon-counting noise: ``Poisson(50 u) / 50 - u`` of the signal ``u`` rescaled to [0, 1], at ``snr_db``.
-
-    AVRobustBench's ``shot_audio`` (a constant signal counts as u = 0.5). Returns float32 ``(N,)``.
-    """
-    audio.check_audio(y, sr)
-    lo, hi = float(y.min()), float(y.max())
-    u = (y.astype(np.float64) - lo) / (hi - lo) if hi > lo else np.full(y.size, 0.5)
-    return _mixed(y, rng.poisson(u * SHOT_PHOTONS) / SHOT_PHOTONS - u, snr_db)
-
-
-def speckle_audio(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Multiplicative noise: the signal times white noise, at ``snr_db`` (silence stays silent).
-
-    AVRobustBench's ``speckle_audio``. Returns float32 ``(N,)``.
-    """
-    audio.check_audio(y, sr)
-    return _mixed(y, rng.standard_normal(y.size) * y, snr_db)
-
-
-def lowpass_audio(y: np.ndarray, *, sr: int, cutoff_hz: float, order: int = 6) -> np.ndarray:
-    """AVRobustBench's ``compression_audio``: the magnitude of a digital Butterworth low-pass, zero phase.
-
-    The reference designs an ``order``-th order Butterworth low-pass at ``cutoff_hz`` with scipy's
-    ``butter`` (bilinear transform) and runs it causally (``lfilter``). Here the same magnitude
-    response, ``1 / sqrt(1 + (tan(pi f / sr) / tan(pi fc / sr)) ** (2 order))`` (-3 dB at the
-    cut-off, 6 x order dB per octave beyond), is applied in the FFT with zero phase: a
-    spectrogram sees the same damage, and the waveform is not also shifted in phase near the
-    cut-off (which would make a 6 kHz cut-off "damage" a 5 kHz tone more than a 4 kHz one). A
-    cut-off at or above the Nyquist frequency (8 kHz at 16 kHz, severity 1), where ``butter``
-    refuses, passes the clip unchanged: nothing lies above it. Returns float32 ``(N,)``.
-    """
-    audio.check_audio(y, sr)
-    if cutoff_hz >= sr / 2:
-        return y.copy()
-    size = soundscape.fast_len(y.size + sr // 20)  # zero padding: the response's tails do not wrap
-    freqs = np.fft.rfftfreq(size, 1 / sr)
-    ratio = np.tan(np.pi * np.minimum(freqs, sr / 2 * (1 - 1e-9)) / sr) / np.tan(np.pi * cutoff_hz / sr)
-    out = np.fft.irfft(np.fft.rfft(y.astype(np.float64), size) / np.sqrt(1 + ratio ** (2 * order)), size)[: y.size]
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
-
-
-def silence_chunks(y: np.ndarray, *, sr: int, fraction: float, chunks: int, rng: np.random.Generator) -> np.ndarray:
-    """Drop-outs: ``chunks`` stretches of ``max(fraction * N / chunks, 0.1 s)`` samples set to zero.
-
-    AVRobustBench's ``interference_audio``: start positions uniform in ``[0, N - chunk)``, so
-    chunks may overlap and the silenced share is at most ``fraction``. Ten positions are always
-    drawn and the first ``chunks`` used, so (same seed) more chunks silence a superset.
-    Returns float32 ``(N,)``.
-    """
-    audio.check_audio(y, sr)
-    n = y.size
-    chunk = min(n, max(int(n * fraction) // chunks, sr // 10))
-    starts = rng.integers(0, max(n - chunk, 1), 10)[:chunks]
-    out = y.copy()
-    for s in starts:
-        out[s : s + chunk] = 0.0
-    return out
-
-
-def ambience(y: np.ndarray, *, sr: int, sound: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """The synthetic recording ``sound`` (:data:`core.corruptions.soundscape.SOUNDS`) added at ``snr_db``.
-
-    AVRobustBench's ``add_env_noise``, its recordings replaced by :mod:`~core.corruptions.soundscape`.
-    Returns float32 ``(N,)``.
-    """
-    audio.check_audio(y, sr)
-    return _mixed(y, soundscape.SOUNDS[sound](y.size, sr=sr, rng=rng), snr_db)
-
-
 # --------------------------------------------------------------------------- visual halves
 
 
@@ -152,6 +64,17 @@ def _resized(layers: np.ndarray, h: int, w: int) -> np.ndarray:
         return layers
     method = Image.Resampling.BOX if h < layers.shape[1] else Image.Resampling.BILINEAR
     return np.stack([np.asarray(Image.fromarray(layer, mode="F").resize((w, h), method)) for layer in layers])
+
+
+def _streaks(layers: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Circular convolution of every (H, W) layer of ``layers`` (T, H, W) with ``kernel`` (odd sides, centred):
+    one FFT at the layer's size (rain is stationary: wrapping at the edges is as good as repeating them)."""
+    t, h, w = layers.shape
+    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    ky, kx = np.nonzero(kernel)
+    wrapped = np.zeros((h, w), np.float32)
+    np.add.at(wrapped, ((ky - ry) % h, (kx - rx) % w), kernel[ky, kx].astype(np.float32))
+    return scipy.fft.irfft2(scipy.fft.rfft2(layers) * scipy.fft.rfft2(wrapped), s=(h, w)).astype(np.float32)
 
 
 @checked
@@ -177,20 +100,24 @@ def rain_layer(frames: np.ndarray, *, mean: float, std: float, zoom: float, thre
     layer = rows @ field @ cols.T                                                  # (T, rh, rw)
     layer[layer < threshold] = 0
     np.clip(layer, 0, 1, out=layer)
-    layer = fft_convolve(layer[..., None], motion_kernel(radius, sigma, angle))[..., 0]
-    layer = np.rint(np.clip(layer, 0, 1) * 255)                                  # the 8-bit PNG round trip
-    layer = _resized(layer.astype(np.float32), h, w)
+    layer = _streaks(layer, motion_kernel(radius, sigma, angle))
+    np.clip(layer, 0, 1, out=layer)
+    layer *= 255
+    np.rint(layer, out=layer)                                                     # the 8-bit PNG round trip
+    layer = _resized(layer, h, w)
     mirrored = layer[:, ::-1, ::-1]
-    x = frames.astype(np.float32)
-    lift = (1.3 * (x @ GREY) + 0.3 * 255)[..., None] - x                           # brightening of dark parts
+    # channels first, so that per-pixel planes broadcast over whole rows
+    x = np.ascontiguousarray(frames.transpose(0, 3, 1, 2), dtype=np.float32)       # (T, 3, H, W)
+    grey = GREY[0] * x[:, 0] + GREY[1] * x[:, 1] + GREY[2] * x[:, 2]
+    lift = np.subtract((1.3 * grey + 0.3 * 255)[:, None], x)                      # brightening of dark parts
     np.maximum(lift, 0, out=lift)
     lift *= 1 - image_weight
-    lift += x
+    x += lift
     both = layer + mirrored                # tints 0.5 and 0.9 never clip an 8-bit layer; blue's 1.2 can
-    lift[..., 0] += 0.5 * both
-    lift[..., 1] += 0.9 * both
-    lift[..., 2] += np.minimum(1.2 * layer, 255) + np.minimum(1.2 * mirrored, 255)
-    return to_uint8(lift)
+    x[:, 0] += 0.5 * both
+    x[:, 1] += 0.9 * both
+    x[:, 2] += np.minimum(1.2 * layer, 255) + np.minimum(1.2 * mirrored, 255)
+    return np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
 
 
 def opencv_sigma(ksize: float) -> float:
@@ -220,29 +147,32 @@ def underwater_view(frames: np.ndarray, *, red: float, blur_px: float, contrast:
     x = correlate1d(x, taps / taps.sum(), axis=2, mode="mirror")
     x *= 0.85 * contrast
     x += 0.15 * haze
-    return to_uint8(x)
+    return scratch_to_uint8(x)
 
 
 @checked
 def smoke_grain(frames: np.ndarray, *, density: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Smoke (AVRobustBench's ``smoke_visual``): a grainy grey veil that keeps the frame's peak.
 
-    Per frame, uniform noise smoothed by a Gaussian of ``sigma`` px, times ``density``, is added
-    to x in [0, 1] and the sum scaled by ``peak / (peak + density)`` (``peak`` the frame's
-    maximum), as ImageNet-C's fog does with its fractal. The grain is drawn for the frame at the
-    reference's 224 px on its shorter side and resized to the frame, so it is as fine relative to
-    the picture at any size.
+    Uniform noise smoothed by a Gaussian of ``sigma`` px, times ``density``, is added to x in
+    [0, 1] and the sum scaled by ``peak / (peak + density)`` (``peak`` the frame's maximum), as
+    ImageNet-C's fog does with its fractal. The grain is drawn once per clip for the frame at the
+    reference's 224 px on its shorter side (periodic, smoothed with wrap-around), resized to the
+    frame, and drifts one pixel a frame sideways as smoke does; the reference corrupts single
+    images, each with a grain of its own: every frame here has the same statistics.
     """
     t, h, w, _ = frames.shape
     s = reference_scale(frames)
     rh, rw = max(1, round(h / s)), max(1, round(w / s))  # the frame at 224 px on its shorter side
-    pattern = gaussian_filter(rng.random((t, rh, rw), dtype=np.float32), sigma=(0, sigma, sigma))
-    pattern = _resized(pattern, h, w)
+    grain = gaussian_filter(rng.random((rh, rw), dtype=np.float32), sigma, mode="wrap")
+    grain = _resized(grain[None], h, w)[0] * np.float32(density * 255.0)
+    columns = (np.arange(w)[None, :] - np.arange(t)[:, None]) % w                # drift: 1 px a frame
+    pattern = grain[:, columns].transpose(1, 0, 2)                                 # (T, H, W)
     peak = frames.reshape(t, -1).max(axis=1).astype(np.float32)[:, None, None, None]
-    x = frames.astype(np.float32)
-    x += (density * 255.0) * pattern[..., None]
+    x = np.ascontiguousarray(frames.transpose(0, 3, 1, 2), dtype=np.float32)       # (T, 3, H, W): planes broadcast
+    x += pattern[:, None]
     x *= peak / (peak + density * 255.0)
-    return to_uint8(x)
+    return np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
 
 
 def silhouette(h: int, w: int, *, rng: np.random.Generator) -> np.ndarray:
@@ -322,83 +252,83 @@ def av_gaussian_noise(frames, y, *, fps, sr, sigma, snr_db, rng):
 def av_impulse_noise(frames, y, *, fps, sr, amount, snr_db, rng):
     """Bit errors in both streams: salt-and-pepper on ``amount`` of pixel values and clicks at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.impulse_noise(f, amount=amount, rng=r),
-                 lambda a, r: impulse_audio(a, sr=sr, snr_db=snr_db, rng=r))
+                 lambda a, r: audio.impulse_noise(a, sr=sr, snr_db=snr_db, rng=r))
 
 
 def av_shot_noise(frames, y, *, fps, sr, photons, snr_db, rng):
     """Too little light and signal: Poisson noise of ``photons`` per full-scale pixel and in the sound at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.shot_noise(f, photons=photons, rng=r),
-                 lambda a, r: shot_audio(a, sr=sr, snr_db=snr_db, rng=r))
+                 lambda a, r: audio.shot_noise(a, sr=sr, snr_db=snr_db, rng=r))
 
 
 def av_speckle_noise(frames, y, *, fps, sr, sigma, snr_db, rng):
     """Multiplicative noise in both: speckle of std ``sigma`` on the pixels, signal-times-noise at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.speckle_noise(f, sigma=sigma, rng=r),
-                 lambda a, r: speckle_audio(a, sr=sr, snr_db=snr_db, rng=r))
+                 lambda a, r: audio.speckle_noise(a, sr=sr, snr_db=snr_db, rng=r))
 
 
 def compression(frames, y, *, fps, sr, quality, cutoff_hz, rng):
-    """A starved codec: JPEG at ``quality`` per frame, the sound low-passed at ``cutoff_hz`` (:func:`lowpass_audio`)."""
+    """A starved codec: JPEG at ``quality`` per frame, the sound low-passed at ``cutoff_hz`` (6th-order Butterworth)."""
     return _pair(frames, y, rng, lambda f, r: video.jpeg_compression(f, quality=quality, rng=r),
-                 lambda a, r: lowpass_audio(a, sr=sr, cutoff_hz=cutoff_hz))
+                 lambda a, r: audio.butterworth_lowpass(a, sr=sr, cutoff_hz=cutoff_hz, rng=r))
 
 
 def av_snow(frames, y, *, fps, sr, snr_db, rng, **snow):
     """Snowfall: ImageNet-C's snow on the frames (its table) and snow on the microphone at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.snow(f, rng=r, **snow),
-                 lambda a, r: ambience(a, sr=sr, sound="snow", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="snow", snr_db=snr_db, rng=r))
 
 
 def av_frost(frames, y, *, fps, sr, snr_db, rng, **frost):
     """Frost: ImageNet-C's frost on the lens (procedural texture) and ice crackling at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.frost(f, rng=r, **frost),
-                 lambda a, r: ambience(a, sr=sr, sound="frost", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="frost", snr_db=snr_db, rng=r))
 
 
 def av_spatter(frames, y, *, fps, sr, snr_db, rng, **spatter):
     """Splashing water: ImageNet-C's spatter on the lens and dripping water at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.spatter(f, rng=r, **spatter),
-                 lambda a, r: ambience(a, sr=sr, sound="water_drops", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="water_drops", snr_db=snr_db, rng=r))
 
 
 def av_wind(frames, y, *, fps, sr, radius, sigma, snr_db, rng):
     """Wind shaking the camera: ImageNet-C's motion blur (``radius``, ``sigma`` px at 224), wind noise at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.motion_blur(f, radius=radius, sigma=sigma, rng=r),
-                 lambda a, r: ambience(a, sr=sr, sound="wind", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="wind", snr_db=snr_db, rng=r))
 
 
 def avrobust_rain(frames, y, *, fps, sr, snr_db, rng, **streaks):
     """Rain: :func:`rain_layer` on the frames and rain on the ground at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: rain_layer(f, rng=r, **streaks),
-                 lambda a, r: ambience(a, sr=sr, sound="rain", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="rain", snr_db=snr_db, rng=r))
 
 
 def underwater(frames, y, *, fps, sr, red, blur_px, contrast, haze, snr_db, rng):
     """Under water: :func:`underwater_view` on the frames and a hydrophone's ambience at ``snr_db``."""
     return _pair(frames, y, rng,
                  lambda f, r: underwater_view(f, red=red, blur_px=blur_px, contrast=contrast, haze=haze, rng=r),
-                 lambda a, r: ambience(a, sr=sr, sound="underwater", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="underwater", snr_db=snr_db, rng=r))
 
 
 def concert(frames, y, *, fps, sr, delta, snr_db, rng):
     """A concert: stage lights (HSV value raised by ``delta``, ImageNet-C's brightness) and the band at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: video.brightness(f, delta=delta, rng=r),
-                 lambda a, r: ambience(a, sr=sr, sound="concert", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="concert", snr_db=snr_db, rng=r))
 
 
 def avrobust_smoke(frames, y, *, fps, sr, density, sigma, snr_db, rng):
     """Fire: :func:`smoke_grain` on the frames and crackling fire or a siren at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: smoke_grain(f, density=density, sigma=sigma, rng=r),
-                 lambda a, r: ambience(a, sr=sr, sound="fire_or_siren", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="fire_or_siren", snr_db=snr_db, rng=r))
 
 
 def av_crowd(frames, y, *, fps, sr, side, snr_db, rng):
     """A crowd: a person blocking ``side`` of the view (:func:`crowd_occlusion`) and crowd babble at ``snr_db``."""
     return _pair(frames, y, rng, lambda f, r: crowd_occlusion(f, side=side, rng=r),
-                 lambda a, r: ambience(a, sr=sr, sound="crowd", snr_db=snr_db, rng=r))
+                 lambda a, r: audio.ambience(a, sr=sr, sound="crowd", snr_db=snr_db, rng=r))
 
 
 def interference(frames, y, *, fps, sr, max_deg, fraction, chunks, rng):
     """A shaken rig on a failing link: frames turned up to ``max_deg`` deg, ``chunks`` drop-outs over ``fraction``."""
     return _pair(frames, y, rng, lambda f, r: rotation_jitter(f, max_deg=max_deg, rng=r),
-                 lambda a, r: silence_chunks(a, sr=sr, fraction=fraction, chunks=chunks, rng=r))
+                 lambda a, r: audio.silence_chunks(a, sr=sr, fraction=fraction, chunks=chunks, rng=r))

@@ -22,12 +22,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from .filters import fast_size  # FFT lengths of 2^k, 3 * 2^k, 5 * 2^k: 2-3x faster than n = 80,000
+
 # --------------------------------------------------------------------------- building blocks
-
-
-def fast_len(n: int) -> int:
-    """Smallest of 2^k, 3 * 2^k, 5 * 2^k >= n: pocketfft is 2-3x faster on these than on n = 80,000."""
-    return min(m << max(0, int(np.ceil(np.log2(n / m)))) for m in (1, 3, 5))
 
 
 def _shaped(n: int, sr: int, rng: np.random.Generator, gain) -> np.ndarray:
@@ -35,7 +32,7 @@ def _shaped(n: int, sr: int, rng: np.random.Generator, gain) -> np.ndarray:
 
     Drawn at an FFT-friendly length and cut to ``n`` (noise has no start or end to respect).
     """
-    size = fast_len(n)
+    size = fast_size(n)
     x = scipy.fft.irfft(scipy.fft.rfft(rng.standard_normal(size)) * gain(scipy.fft.rfftfreq(size, 1 / sr)), size)
     return _unit(x[:n])
 
@@ -86,7 +83,7 @@ def _rings(n: int, sr: int, rng: np.random.Generator, rate_hz: float, freqs: tup
     ``variants`` rings are drawn and the events shared among them; each ring's train is convolved
     with it in one FFT of the clip (padded, so tails do not wrap).
     """
-    size = fast_len(n + int(5 * max(decays) * sr) + 1)
+    size = fast_size(n + int(5 * max(decays) * sr) + 1)
     spectrum = np.zeros(size // 2 + 1, complex)
     for v in range(variants):
         kernel = _ring(sr, rng.uniform(*freqs), rng.uniform(*decays), chirp)
@@ -191,7 +188,7 @@ def underwater(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     """
     flow = _shaped(n, sr, rng, lambda f: _hp(f, 30, 2) * _lp(f, 300, 4))
     bubbles = _unit(_rings(n, sr, rng, 15, (150, 600), (0.015, 0.04), chirp=0.3, sigma=0.5))
-    size = fast_len(n)
+    size = fast_size(n)
     spectrum = scipy.fft.rfft(flow + 0.6 * bubbles, size) * _lp(scipy.fft.rfftfreq(size, 1 / sr), 500, 4)
     return _unit(scipy.fft.irfft(spectrum, size)[:n])
 
@@ -272,7 +269,7 @@ def crowd(n: int, *, sr: int, rng: np.random.Generator, talkers: int = 12) -> np
         onsets = onsets[(onsets >= 0) & (onsets < n) & (rng.random(onsets.size) < 0.3)]
         fricative[onsets] += rng.uniform(0.3, 1.0, onsets.size)
     burst = int(0.04 * sr)
-    size = fast_len(n + burst)
+    size = fast_size(n + burst)
     freqs = scipy.fft.rfftfreq(size, 1 / sr)
     tilt = _lp(freqs, 150.0, 1) * _hp(freqs, 80.0, 2)  # -6 dB/oct: glottal source (-12) and lip radiation (+6)
     spectrum = np.zeros(freqs.size, complex)
@@ -304,7 +301,7 @@ def concert(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     for semitones in ((0, 0, 0, 0), (4, 4, 3, 4), (7, 7, 7, 7)):  # the triad: root, third, fifth
         phase = 4 * root_phase * (2 ** (np.array(semitones) / 12))[bar]
         music = music + 0.12 * np.sin(phase) + 0.06 * np.sin(2 * phase)
-    size = fast_len(n)
+    size = fast_size(n)
     freqs = scipy.fft.rfftfreq(size, 1 / sr)
     noise = scipy.fft.rfft(rng.standard_normal(size))
     snare_noise = scipy.fft.irfft(noise * _hp(freqs, 1000, 2) * _lp(freqs, 5000, 2), size)[:n]
@@ -321,7 +318,7 @@ def concert(n: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
     cheer = _shaped(n, sr, rng, lambda f: _hp(f, 300, 2) * _lp(f, 3000, 2)) * _envelope(n, sr, rng, 2.0, 0.3)
     dry = _unit(music) + _unit(drums) + 0.4 * cheer
     tail = rng.standard_normal(int(1.2 * sr)) * np.exp(-6.9 * np.arange(int(1.2 * sr)) / (1.2 * sr))
-    size = fast_len(n + tail.size)
+    size = fast_size(n + tail.size)
     wet = scipy.fft.irfft(scipy.fft.rfft(dry, size) * scipy.fft.rfft(tail / np.sqrt(np.sum(tail**2)), size), size)
     return _unit(dry + 0.5 * wet[:n])
 
