@@ -129,6 +129,14 @@ def audio_image(clip_key: str, steps: Steps, seed: int, name: str, params: tuple
     return representations.to_image(name, y, clip.sr, size=(size, 2 * size), **dict(params))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def representation(clip_key: str, steps: Steps, seed: int, name: str, params: tuple, _ref: ClipRef):
+    """A representation of the (corrupted) audio with its axes (:class:`core.representations.Representation`),
+    for the readable figure."""
+    y = corrupted_audio(clip_key, split_steps(steps)[0], seed, _ref) if steps else decoded(clip_key, _ref).audio
+    return representations.compute(name, y, decoded(clip_key, _ref).sr, **dict(params))
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def png_bytes(image: np.ndarray) -> bytes:
     """A uint8 RGB image as PNG bytes, for a download button."""

@@ -31,9 +31,11 @@ def mel(
     y, sr = check_audio(y, sr)
     n_mels, n_fft = positive_int("n_mels", n_mels), positive_int("n_fft", n_fft)
     hop_length, fmin = positive_int("hop_length", hop_length), check_fmin(fmin, sr)
-    db = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin)  # (n_mels, n_frames)
+    db, peak = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=fmin,
+                             with_peak=True)  # (n_mels, n_frames)
     centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=sr / 2)[1:-1]
-    return Representation("mel", db, frame_times(db.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
+    return Representation("mel", db, frame_times(db.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB",
+                          offset=_rows(peak, n_mels))
 
 
 @register("cqt", "Constant-Q transform")
@@ -67,7 +69,9 @@ def cqt(
     C = np.empty((n_bins, n_frames), dtype=np.float32)
     for start, stop, r in responses:
         C[start:stop] = r[:, :n_frames]
-    return Representation("cqt", to_db(C, power=False), frame_times(C.shape[1], sr, hop_length), freqs, "Frequency (Hz)", "dB")
+    db, peak = to_db(C, power=False, with_peak=True)
+    return Representation("cqt", db, frame_times(C.shape[1], sr, hop_length), freqs, "Frequency (Hz)", "dB",
+                          offset=_rows(peak, n_bins))
 
 
 @register("gammatone", "Gammatone spectrogram")
@@ -92,4 +96,11 @@ def gammatone(
     fb, centres = gammatone_filterbank(sr, n_fft, n_bands, fmin)
     S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=1)  # (n_frames, n_freq)
     G = (S @ fb.T).T  # (n_bands, n_frames)
-    return Representation("gammatone", to_db(G, power=False), frame_times(G.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB")
+    db, peak = to_db(G, power=False, with_peak=True)
+    return Representation("gammatone", db, frame_times(G.shape[1], sr, hop_length), centres, "Frequency (Hz)", "dB",
+                          offset=_rows(peak, n_bands))
+
+
+def _rows(level: float, n: int) -> np.ndarray:
+    """The offset of a spectrogram in dB re its peak: the peak's level on every row, float32 ``(n, 1)``."""
+    return np.full((n, 1), level, np.float32)

@@ -97,10 +97,13 @@ def mfcc(
     if n_mfcc > n_mels:
         raise RepresentationError(f"n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels}).")
     n_fft, hop_length = positive_int("n_fft", n_fft), positive_int("hop_length", hop_length)
-    logmel = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=0.0)  # from 0 Hz, as mel
+    logmel, peak = log_mel_power(y, sr, n_mels=n_mels, n_fft=n_fft, hop_length=hop_length, fmin=0.0,
+                                 with_peak=True)  # from 0 Hz, as mel
     coeffs = scipy.fft.dct(logmel, type=2, norm="ortho", axis=0)[:n_mfcc].astype(np.float32)
     times = frame_times(coeffs.shape[1], sr, hop_length)
-    return Representation("mfcc", coeffs, times, np.arange(n_mfcc), "MFCC", "dB (cepstral)")
+    offset = np.zeros((n_mfcc, 1), np.float32)
+    offset[0] = peak * np.sqrt(n_mels)  # the orthonormal DCT-II of a constant c is c * sqrt(N) on coefficient 0
+    return Representation("mfcc", coeffs, times, np.arange(n_mfcc), "MFCC", "dB (cepstral)", offset=offset)
 
 
 @register("mfcc_scaled", "MFCC (feature-scaled)")

@@ -40,6 +40,11 @@ class Representation:
     value_range : tuple of float or None
         Fixed axis for the values when they have one (0 to Nyquist for the
         centroid and roll-off); ``None`` means images scale to the data.
+    offset : np.ndarray, float32, shape (n_bins, 1), or None
+        What ``values`` in dB re the clip's own peak lack to be on one absolute scale (dB re 1, as
+        ``librosa.power_to_db(S, ref=1.0)``): the peak's level in every row of a spectrogram; for MFCCs the
+        same level on coefficient 0 only (times sqrt(n_mels), the orthonormal DCT of a constant). None when
+        the values are absolute already or have no level (z-scores, per-frame relative energy).
     """
 
     name: str
@@ -49,10 +54,21 @@ class Representation:
     bin_label: str
     units: str
     value_range: tuple[float, float] | None = None
+    offset: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.values.shape
+
+    def absolute(self) -> "Representation":
+        """The same representation on one absolute scale (dB re 1, floored 80 dB under the clip's peak): two
+        clips then compare level for level, so a quieter clip is lower, not the same (``values`` re each clip's
+        own peak hide a level change). Unchanged when ``offset`` is None."""
+        if self.offset is None:
+            return self
+        values = (self.values + self.offset).astype(np.float32)
+        units = "dB re 1" if self.units == "dB" else self.units.replace("dB", "dB re 1")
+        return Representation(self.name, values, self.times, self.bins, self.bin_label, units, self.value_range)
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,17 @@ def frame_times(n_frames: int, sr: float, hop_length: int) -> np.ndarray:
     return np.arange(n_frames) * (hop_length / sr)
 
 
-def to_db(S: np.ndarray, *, power: bool) -> np.ndarray:
-    """Decibels relative to the matrix's peak, floored ``TOP_DB`` below it (silence -> all 0)."""
+def to_db(S: np.ndarray, *, power: bool, with_peak: bool = False):
+    """Decibels relative to the matrix's peak, floored ``TOP_DB`` below it (silence -> all 0); with
+    ``with_peak``, also the peak's own level in dB re 1 (``librosa.power_to_db(S, ref=1.0)``'s scale), the
+    offset that puts the values back on an absolute scale."""
     amin = np.float32(1e-10 if power else 1e-5)
     scale = np.float32(10.0 if power else 20.0)
     db = scale * np.log10(np.maximum(S, amin))
-    db -= db.max()
-    return np.maximum(db, -TOP_DB, out=db).astype(np.float32, copy=False)
+    peak = float(db.max())
+    db -= peak
+    db = np.maximum(db, -TOP_DB, out=db).astype(np.float32, copy=False)
+    return (db, peak) if with_peak else db
 
 
 @functools.lru_cache(maxsize=32)
@@ -67,15 +71,17 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float 
     return fb
 
 
-def log_mel_power(y: np.ndarray, sr: float, *, n_mels: int, n_fft: int, hop_length: int, fmin: float) -> np.ndarray:
-    """Log-mel power in dB re the peak, float32 ``(n_mels, n_frames)``, from checked arguments.
+def log_mel_power(y: np.ndarray, sr: float, *, n_mels: int, n_fft: int, hop_length: int, fmin: float,
+                  with_peak: bool = False):
+    """Log-mel power in dB re the peak, float32 ``(n_mels, n_frames)``, from checked arguments (and the peak's
+    level in dB re 1 with ``with_peak``, as :func:`to_db`).
 
     Shared by ``mel`` and ``mfcc``: the MAiVAR module cannot import the DCASE one without
     registering ``mel`` before its own six.
     """
     S = stft_power(y, n_fft=n_fft, hop_length=hop_length, power=2)  # (n_frames, n_freq)
     M = (S @ mel_filterbank(sr, n_fft, n_mels, fmin).T).T  # (n_mels, n_frames)
-    return to_db(M, power=True)
+    return to_db(M, power=True, with_peak=with_peak)
 
 
 @functools.lru_cache(maxsize=32)

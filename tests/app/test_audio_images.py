@@ -35,3 +35,34 @@ def test_corruptions_from_the_lab_apply_and_bad_uploads_are_one_sentence(checkpo
     at.file_uploader(key="images_upload").set_value(("x.txt", b"hello", "text/plain")).run()
     assert not at.exception
     assert errors(at) == ["The file is not a recognised audio or video format."]
+
+
+def test_the_readable_figure_shares_one_scale_and_shows_the_difference(sample_clip):
+    """A low-pass filter removes the high bands: on the shared scale the corrupted panel is darker there and
+    the difference panel is negative above the cut-off, near zero below it."""
+    import json
+
+    import numpy as np
+
+    at = app()
+    at.session_state["avlab_corruptions"] = (("lowpass", 5),)
+    at.switch_page(PAGE).run()
+    assert not at.exception and not errors(at)
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == "img_figure"]
+    figure = json.loads(chart.proto.spec)
+    clean, broken, diff = figure["data"]
+    assert (clean["zmin"], clean["zmax"]) == (broken["zmin"], broken["zmax"])
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Time (s)"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "Frequency (Hz)"
+
+    def values(v):  # plotly sends arrays as base64 typed arrays
+        import base64
+
+        if isinstance(v, dict):
+            flat = np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"])
+            return flat.reshape([int(s) for s in str(v["shape"]).split(",")]) if "shape" in v else flat
+        return np.asarray(v, float)
+
+    z, y = values(diff["z"]), values(diff["y"])
+    assert np.median(z[y > 6000]) < -10 and abs(np.median(z[y < 300])) < 3
+    assert any("share one colour scale on one absolute level scale" in c.value for c in at.caption)

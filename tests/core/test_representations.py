@@ -270,3 +270,41 @@ def test_to_image_needs_audio_with_a_name():
         rep.to_image("mel")
     with pytest.raises(ValueError):
         rep.to_image(rep.compute("mel", tone(), SR), tone(), SR)
+
+
+# --------------------------------------------------------------------------- one absolute scale
+
+
+def _tone_and_noise(level: float = 1.0):
+    sr = 16000
+    t = np.arange(5 * sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.random.default_rng(0).standard_normal(t.size)
+    return (level * y).astype(np.float32), sr
+
+
+@pytest.mark.parametrize("name", ["mel", "cqt", "gammatone"])
+def test_on_the_absolute_scale_half_the_amplitude_is_6_db_lower(name):
+    """Re each clip's own peak the two are the same picture; re 1, every cell above the floor is
+    20 log10(0.5) = -6.02 dB lower."""
+    loud, sr = _tone_and_noise()
+    quiet, _ = _tone_and_noise(0.5)
+    a, b = rep.compute(name, loud, sr), rep.compute(name, quiet, sr)
+    np.testing.assert_allclose(a.values, b.values, atol=1e-4)
+    a, b = a.absolute(), b.absolute()
+    above = a.values > a.values.max() - 70
+    np.testing.assert_allclose((b.values - a.values)[above], 20 * np.log10(0.5), atol=1e-3)
+    assert a.units == "dB re 1"
+
+
+def test_absolute_mfccs_are_librosas():
+    y, sr = _tone_and_noise()
+    ours = rep.compute("mfcc", y, sr).absolute().values
+    np.testing.assert_allclose(ours, librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, n_mels=128, n_fft=2048,
+                                                          hop_length=512), atol=1e-3)
+
+
+def test_representations_without_a_level_are_unchanged_on_the_absolute_scale():
+    y, sr = _tone_and_noise()
+    for name in ("chromagram", "mfcc_scaled", "spectral_centroid", "waveplot"):
+        r = rep.compute(name, y, sr)
+        assert r.absolute() is r
