@@ -319,3 +319,94 @@ def test_a_data_set_whose_clips_all_fail_to_decode_is_one_sentence(tiny, tmp_pat
     (data / "manifest.csv").write_text("path,label\na.mp4,bright\n")
     with pytest.raises(ExperimentError, match=r"None of the 1 clips could be decoded; the first, '.*a\.mp4'"):
         run_experiment(_config(tiny, data=str(data)), db=tmp_path / "r.db")
+
+
+def test_the_plan_submits_only_the_jobs_not_stored(tiny, tmp_path):
+    """A job is one model's rows for one clip under one condition; a sweep stopped after one stored chunk plans
+    exactly the others, each standing for (model hash, clip, corruption, severity, seed, corruption revision)."""
+    from core.experiments.plan import Job, make_plan
+
+    path = tmp_path / "plan.db"
+    config = _config(tiny)
+
+    def stop(done, total, message):
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(config, db=path, progress=stop)
+    with ResultsDB(path) as db:
+        plan = make_plan(config, db, device="cpu")
+        jobs = plan.jobs()
+        assert plan.total == 8 * 4 and plan.stored() == 2 and len(jobs) == plan.total - 2
+        assert Job(0, 0, "clean", 0) not in jobs and Job(0, 1, "clean", 0) not in jobs  # the chunk stored
+        assert Job(0, 2, "clean", 0) in jobs and Job(0, 0, "mute", 1) in jobs
+        keys = {plan.job_key(j) for j in jobs}
+        assert len(keys) == len(jobs)
+        assert plan.job_key(Job(0, 2, "gaussian_blur", 3)) == (
+            plan.models[0].fingerprint, str(plan.samples[2].source), "gaussian_blur", 3, 0, corruptions.REVISION)
+        assert plan.batches() == [[0, 1], [2, 3]]  # the first batch still has its corrupted conditions to do
+    run_experiment(config, db=path)
+    with ResultsDB(path) as db:
+        assert make_plan(config, db, device="cpu").jobs() == []
+        # rows carry an OOD score only where the model has a detector: this tiny model has none
+        assert db.predictions(1)["ood_score"].isna().all()
+
+
+def test_the_sweep_stores_the_predictors_ood_score(tmp_path):
+    """The shipped default model has a detector: every row carries its clip's score, the one
+    core.inference.Predictor gives (to its 4 decimals), and the detector is stored with the model."""
+    config = ExperimentConfig(data=str(ROOT / "sample_data"), corruptions=("mute",), limit=3)
+    eid = run_experiment(config, db=tmp_path / "ood.db", device="cpu")
+    with ResultsDB(tmp_path / "ood.db") as db:
+        rows = db.predictions(eid, condition="clean")
+        detector = db.get_experiment(eid)["checkpoints"][0]["ood"]
+    predictor = Predictor.load(None, device="cpu")
+    fused = rows[rows["head"] == "fused"].sort_values("clip_idx")
+    verdicts = [p.out_of_distribution for p in predictor.predict_batch([load_clip(p) for p in fused["clip_path"]])]
+    assert [round(s, 4) for s in fused["ood_score"]] == [v["score"] for v in verdicts]
+    assert detector == {"method": verdicts[0]["method"], "threshold": pytest.approx(verdicts[0]["threshold"], abs=1e-4),
+                        "sources": detector["sources"]} and detector["sources"]
+    assert (rows.groupby("clip_idx")["ood_score"].nunique() == 1).all()  # the same score on the three heads' rows
+
+
+def test_the_progress_bar_shows_the_rate_and_time_left_of_this_run(capsys):
+    import io
+    import re
+    import time
+
+    from core.experiments.cli import progress_bar
+
+    out = io.StringIO()
+    bar, report = progress_bar(file=out)
+    report(100, 400, "experiment 1: 100 of 400 clip-conditions already stored")
+    time.sleep(0.6)
+    report(130, 400, "clean, clips 1-2")
+    bar.close()
+    last = out.getvalue().rsplit("\r", 1)[-1]
+    # 30 clip-conditions in ~0.6 s: the 100 stored before do not count in the rate, and 270 are left
+    match = re.search(r"130/400 \[00:00<00:(\d\d), ([\d.]+)clip-cond/s, clean, clips 1-2\]", last)
+    assert match, last
+    rate = float(match.group(2))
+    assert 25 < rate < 55 and abs(int(match.group(1)) - 270 / rate) <= 1.5
+
+
+def test_cli_compare_and_the_backend_flags(tiny, tmp_path, capsys):
+    root, ckpt = tiny
+    db = str(tmp_path / "compare.db")
+    for severities in ("1,3", "3"):
+        assert main(["--db", db, "run", "--checkpoint", str(ckpt), "--data", str(root), "--corruptions",
+                     "gaussian_blur", "--severities", severities, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "compare", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Only the 2 conditions every compared sweep has count; left out 1 measured by some only "
+                          "(gaussian_blur:1).\nfused head of experiments 1, 2 on the 2 conditions they all measured")
+    assert main(["--db", db, "compare", "1", "2", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["conditions"] == ["clean", "gaussian_blur:3"] and len(shown["leaderboard"]) == 2
+    a, b = shown["leaderboard"]
+    assert a["mpc"] == b["mpc"] and a["model_hash"] == b["model_hash"]  # the same model on the same clips
+    assert main(["--db", db, "compare", "1"]) == 2 and "at least two" in capsys.readouterr().err
+    assert main(["--db", db, "run", "--address", "auto"]) == 2
+    assert "--address and --workers are for --backend ray" in capsys.readouterr().err

@@ -321,3 +321,88 @@ def test_condition_labels():
     assert results.condition_label("gaussian_blur", 3) == "gaussian_blur:3"
     assert results.parse_condition("gaussian_blur:3") == ("gaussian_blur", 3)
     assert results.parse_condition(("clean", 0)) == ("clean", 0)
+
+
+def test_a_version_3_file_gains_ood_scores_and_reads_as_before(tmp_path):
+    """Version 4: an OOD score per row (NULL for rows stored before), the detector per model, the time rows were
+    last written; a version-3 file keeps its rows and reads the same."""
+    path = tmp_path / "v3.db"
+    con = sqlite3.connect(path)
+    for v in range(3):
+        results.MIGRATIONS[v](con)
+    con.execute(f"PRAGMA application_id = {results.schema.APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 3")
+    con.execute("INSERT INTO experiments (id, key, name, config, created) VALUES (1, 'k', 'old', '{}', 0)")
+    con.execute("INSERT INTO checkpoints VALUES (1, 0, 'm1', '/ck', 'concat', '[\"a\", \"b\"]', 'f', 'avlab', "
+                "'[\"audio\", \"video\", \"fused\"]')")
+    con.execute("INSERT INTO clips VALUES (1, 0, '/c.mp4', 'a', NULL)")
+    con.execute("INSERT INTO conditions (id, experiment_id, checkpoint_idx, corruption, severity, modality, n_done, "
+                "complete) VALUES (1, 1, 0, 'clean', 0, 'none', 1, 1)")
+    for head in ("audio", "video", "fused"):
+        con.execute("INSERT INTO predictions VALUES (1, 0, ?, 0, 1, ?, 1, 1, NULL, NULL)", (head, _probs(0).tobytes()))
+    con.commit()
+    con.close()
+    with ResultsDB(path) as db:
+        assert db.con.execute("PRAGMA user_version").fetchone()[0] == results.SCHEMA_VERSION == 4
+        exp = db.get_experiment(1)
+        assert exp["checkpoints"][0]["ood"] is None and exp["updated"] is None and exp["done"] == exp["total"] == 1
+        rows = db.predictions(1)
+        assert len(rows) == 3 and rows["ood_score"].isna().all() and rows["correct"].all()
+        # a row written now carries its score, and the write time is recorded
+        cid = db.condition_ids(1)[(0, "clean", 0)]
+        db.write_predictions(1, [(cid, 1, "fused", 1, 0, _probs(1), 1, 1, None, None, 2.5)])
+        assert db.con.execute("SELECT ood_score FROM predictions WHERE clip_idx = 1").fetchone() == (2.5,)
+        assert db.get_experiment(1)["updated"] > 0
+
+
+def _other(db: ResultsDB, key: str, config: dict, fused: dict, conditions) -> int:
+    """Another experiment on the same four clips with one model, ``m3``; ``fused[condition]`` its right answers."""
+    eid, _ = db.start_experiment(
+        key=key, name=key, config=config, checkpoints=[{"name": "m3", "path": "/ck/m3", "fusion": "concat",
+                                                        "classes": CLASSES, "fingerprint": "m3"}],
+        clips=[(f"/clips/{i}.mp4", label) for i, label in enumerate(LABELS)], conditions=conditions)
+    for (corruption, severity, modality) in conditions:
+        oks = fused[f"{corruption}:{severity}" if corruption != "clean" else "clean"]
+        _write(db, eid, 0, corruption, severity, {"audio": oks, "video": oks, "fused": oks},
+               audio_present=int(corruption != "mute"))
+    return eid
+
+
+def test_the_leaderboard_across_sweeps_counts_the_conditions_all_of_them_measured(hand):
+    db, eid = hand
+    other = _other(db, "b", {"seed": 0}, {"clean": [1, 1, 1, 1], "noise:2": [1, 1, 0, 0], "mute:1": [1, 1, 1, 0],
+                                          "noise:3": [0, 0, 0, 0]},
+                   [("clean", 0, "none"), ("noise", 2, "audio"), ("mute", 1, "audio"), ("noise", 3, "audio")])
+    result = results.compare(db, [eid, other], reference="m2")
+    assert result.experiments == (eid, other) and result.conditions == ("clean", "noise:2", "mute:1")
+    assert result.notes == ("Only the 3 conditions every compared sweep has count; left out 2 measured by some "
+                            "only (noise:1, noise:3).",)
+    board = result.table.set_index(["experiment", "checkpoint"])
+    # m3: noise:2 2/4, mute 3/4 -> mPC 0.625; m1: noise:2 1/4, mute 2/4 -> 0.375; m2: 0/4 and 1/4 -> 0.125
+    assert list(board.index) == [(other, "m3"), (eid, "m1"), (eid, "m2")]
+    assert board.loc[(other, "m3"), "mpc"] == pytest.approx(0.625)
+    assert board.loc[(eid, "m1"), "mpc"] == pytest.approx(0.375) and board.loc[(eid, "m1"), "rpc"] == 0.375
+    # mCE against m2 on the common conditions: m1 (0.75 / 1 + 0.5 / 0.75) / 2, m3 (0.5 / 1 + 0.25 / 0.75) / 2
+    assert board.loc[(eid, "m1"), "mce"] == pytest.approx((0.75 + 0.5 / 0.75) / 2)
+    assert board.loc[(other, "m3"), "mce"] == pytest.approx((0.5 + 0.25 / 0.75) / 2)
+    assert (board["conditions"] == 3).all() and set(board["reference"]) == {"m2"}
+
+
+def test_sweeps_that_cannot_be_compared_are_named_in_one_sentence(hand):
+    db, eid = hand
+    rows = {"clean": [1, 1, 1, 1], "noise:2": [1, 0, 0, 0]}
+    conditions = [("clean", 0, "none"), ("noise", 2, "audio")]
+    seed = _other(db, "seed", {"seed": 1}, rows, conditions)
+    suite = _other(db, "suite", {"seed": 0, "suite": "imagenet-c"}, rows, conditions)
+    ok = _other(db, "ok", {"seed": 0}, rows, conditions)
+    result = results.compare(db, [eid, seed, suite, ok])
+    assert result.experiments == (eid, ok)
+    assert result.notes[:2] == (
+        f"Experiment {seed} is left out: experiments {eid} and {seed} differ in their corruption seed (0 and 1).",
+        f"Experiment {suite} is left out: experiments {eid} and {suite} follow different suites ('avlab' and "
+        f"'imagenet-c').")
+    with pytest.raises(ResultsError, match=f"^These experiments cannot be compared: experiments {eid} and {seed} "
+                                           f"differ in their corruption seed"):
+        results.compare(db, [eid, seed])
+    with pytest.raises(ResultsError, match="at least two"):
+        results.compare(db, [eid])
