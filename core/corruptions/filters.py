@@ -51,6 +51,13 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
+def scratch_to_uint8(x: np.ndarray) -> np.ndarray:
+    """:func:`to_uint8` of a float array the caller no longer needs: rounded and clipped in place (no copies)."""
+    np.rint(x, out=x)
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
+
+
 def fold(n: int, offsets: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(n x n) matrix of a 1-D filter with 'nearest' (edge-repeat) boundaries."""
     rows = np.repeat(np.arange(n), offsets.size)

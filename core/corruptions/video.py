@@ -29,7 +29,7 @@ from scipy.special import ndtri, pdtr
 
 from .blur import defocus_blur, gaussian_blur, glass_blur, motion_blur, zoom_blur  # noqa: F401 (importable from here)
 from .filters import check_frames  # noqa: F401 (importable from here, as before)
-from .filters import REFERENCE_SIDE, checked, reference_scale, separable, to_uint8
+from .filters import REFERENCE_SIDE, checked, reference_scale, scratch_to_uint8, separable, to_uint8
 from .weather import fog, frost, plasma_fractal, snow, spatter  # noqa: F401 (importable from here)
 
 # the names crossmodal.py and others used before filters.py existed
@@ -172,10 +172,11 @@ def saturate(frames: np.ndarray, *, factor: float, offset: float, rng: np.random
     value = np.maximum(np.maximum(frames[..., 0], frames[..., 1]), frames[..., 2])
     low = np.minimum(np.minimum(frames[..., 0], frames[..., 1]), frames[..., 2])
     ratio = _saturation_ratio(float(factor), float(offset)).reshape(-1).take((value.astype(np.uint16) << 8) | low)
-    x = np.subtract(value[..., None], frames, dtype=np.float32)    # V - c, >= 0
-    x *= ratio[..., None]
-    np.subtract(value[..., None], x, out=x)
-    out = to_uint8(x)
+    # channels first, so that per-pixel planes broadcast over whole rows (numpy is slow broadcasting over 3 values)
+    x = np.subtract(value[:, None], frames.transpose(0, 3, 1, 2), dtype=np.float32)   # V - c, >= 0; (T, 3, H, W)
+    x *= ratio[:, None]
+    np.subtract(value[:, None], x, out=x)
+    out = np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
     grey = (value == low) & (value > 0)
     if offset > 0 and grey.any():
         v = value[grey].astype(np.float64)
@@ -308,8 +309,12 @@ def elastic_transform(frames: np.ndarray, *, alpha: float, sigma: float, max_shi
     weights[np.argmax(weights, axis=0), np.arange(h * w)] += 256 - weights.sum(axis=0)
     flat = frames.reshape(t, h * w, 3)
     out = np.full((t, h * w, 3), 128, np.uint16)  # + 128: round to nearest after the shift
+    corner, term = np.empty_like(flat), np.empty_like(out)
     for k, (i, j) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-        out += flat.take((rows[i] + cols[j]).ravel(), axis=1) * weights[k].astype(np.uint16).reshape(1, h * w, 1)
+        np.take(flat, (rows[i] + cols[j]).ravel(), axis=1, out=corner)
+        # the weight repeated per channel: numpy is slow broadcasting over the last 3 values
+        np.multiply(corner, np.repeat(weights[k].astype(np.uint16), 3).reshape(1, h * w, 3), out=term)
+        out += term
     out >>= 8
     return out.astype(np.uint8).reshape(t, h, w, 3)
 

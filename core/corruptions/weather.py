@@ -12,7 +12,7 @@ import numpy as np
 import scipy.fft
 from scipy.ndimage import correlate, gaussian_filter, label, uniform_filter
 
-from .filters import checked, clipped_zoom_matrix, motion_kernel, reference_scale, to_uint8
+from .filters import checked, clipped_zoom_matrix, motion_kernel, reference_scale, scratch_to_uint8, to_uint8
 
 GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma, as cv2.COLOR_RGB2GRAY
 
@@ -100,14 +100,19 @@ def snow(frames: np.ndarray, *, mean: float, std: float, zoom: float, threshold:
     layer[layer < threshold] = 0
     np.clip(layer, 0, 1, out=layer)
     layer = _wrapped_convolve(layer, motion_kernel(radius * s, sigma * s, angle))
-    layer = np.rint(layer * 255).astype(np.float32)                                   # 8-bit flakes, 0-255
-    flakes = layer + layer[:, ::-1, ::-1]
-    x = frames.astype(np.float32)
-    whitened = np.maximum(x, (1.5 * (x @ GREY) + 127.5)[..., None])
-    x *= image_weight
-    x += (1 - image_weight) * whitened
-    x += flakes[..., None]
-    return to_uint8(x)
+    layer *= 255
+    np.rint(layer, out=layer)                                                         # 8-bit flakes, 0-255
+    layer += layer[:, ::-1, ::-1]                                                     # the flakes and their mirror
+    # channels first, so that per-pixel planes broadcast over whole rows (numpy is slow broadcasting over 3 values)
+    x = np.ascontiguousarray(frames.transpose(0, 3, 1, 2), dtype=np.float32)          # (T, 3, H, W)
+    grey = GREY[0] * x[:, 0] + GREY[1] * x[:, 1] + GREY[2] * x[:, 2]
+    # image_weight * x + (1 - image_weight) * max(x, lift) = x + (1 - image_weight) * max(lift - x, 0)
+    lift = np.subtract((1.5 * grey + 127.5)[:, None], x)
+    np.maximum(lift, 0, out=lift)
+    lift *= 1 - image_weight
+    x += lift
+    x += layer[:, None]
+    return np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
 
 
 # --------------------------------------------------------------------------- frost
@@ -184,7 +189,7 @@ def frost(frames: np.ndarray, *, image_weight: float, frost_weight: float, rng: 
     x = frames.astype(np.float32)
     x *= image_weight
     x += frost_weight * texture
-    return to_uint8(x)
+    return scratch_to_uint8(x)
 
 
 # --------------------------------------------------------------------------- spatter
