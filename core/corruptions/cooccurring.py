@@ -82,25 +82,28 @@ def rain_layer(frames: np.ndarray, *, mean: float, std: float, zoom: float, thre
                sigma: float, image_weight: float, rng: np.random.Generator) -> np.ndarray:
     """Falling rain: bluish streaks over a brightened scene (AVRobustBench's ``rain_visual``).
 
-    ImageNet-C's snow recipe with its own table, drawn for the frame at the reference's 224 px on
-    its shorter side (so drop sizes, densities and streaks are the reference's at any frame size)
-    and resized to the frame: per frame, a Gaussian field (``mean``, ``std``) magnified by
-    ``zoom``, zeroed below ``threshold``, motion-blurred along one angle per clip, uniform in
-    -120..-60 deg (ImageMagick's line kernel, ``radius`` and ``sigma`` px), rounded to 8 bits;
+    ImageNet-C's snow recipe with its own table (px at 224 px, scaled to the frame; where that
+    would magnify the drops less than 1.5x, they are drawn for the frame at 224 px and resized):
+    per frame, a Gaussian field (``mean``, ``std``) magnified by ``zoom``, zeroed below
+    ``threshold``, motion-blurred along one angle per clip, uniform in -120..-60 deg
+    (ImageMagick's line kernel, ``radius`` and ``sigma`` px), rounded to 8 bits;
     tinted (0.5, 0.9, 1.2), clipped to 1, and added with its point mirror to
     ``image_weight * x + (1 - image_weight) * max(x, 1.3 grey(x) + 0.3)`` (x in [0, 1]).
     """
     t, h, w, _ = frames.shape
     s = reference_scale(frames)
-    rh, rw = max(1, round(h / s)), max(1, round(w / s))  # the frame at 224 px on its shorter side
+    # drops magnified to 1.5 px or more are drawn at the frame's size (values scaled as every corruption's);
+    # smaller ones at 224 px and box-averaged, since a field magnified less has too few distinct drops
+    k = s if zoom * s >= 1.5 else 1.0
+    rh, rw = (h, w) if k == s else (max(1, round(h / s)), max(1, round(w / s)))
     angle = rng.uniform(-120, -60)  # drawn first: it does not depend on the frame count
-    rows, ys = clipped_zoom_matrix(rh, zoom)
-    cols, xs = clipped_zoom_matrix(rw, zoom)
+    rows, ys = clipped_zoom_matrix(rh, zoom * k)
+    cols, xs = clipped_zoom_matrix(rw, zoom * k)
     field = rng.normal(mean, std, size=(t, ys.stop - ys.start, xs.stop - xs.start)).astype(np.float32)
     layer = rows @ field @ cols.T                                                  # (T, rh, rw)
     layer[layer < threshold] = 0
     np.clip(layer, 0, 1, out=layer)
-    layer = _streaks(layer, motion_kernel(radius, sigma, angle))
+    layer = _streaks(layer, motion_kernel(radius * k, sigma * k, angle))
     np.clip(layer, 0, 1, out=layer)
     layer *= 255
     np.rint(layer, out=layer)                                                     # the 8-bit PNG round trip
@@ -140,12 +143,12 @@ def underwater_view(frames: np.ndarray, *, red: float, blur_px: float, contrast:
     s = reference_scale(frames)
     sigma = opencv_sigma(blur_px) * s
     radius = max(1, int(round(blur_px // 2 * s)))
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2).astype(np.float32)
-    x = frames.astype(np.float32)
-    x[..., 0] *= red
-    x = correlate1d(x, taps / taps.sum(), axis=1, mode="mirror")
-    x = correlate1d(x, taps / taps.sum(), axis=2, mode="mirror")
-    x *= 0.85 * contrast
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = (taps / taps.sum()).astype(np.float32)
+    x = correlate1d(frames, taps, axis=1, output=np.float32, mode="mirror")
+    x = correlate1d(x, taps, axis=2, output=x, mode="mirror")
+    # the blur is linear, so the red factor can come after it, with the contrast
+    x *= (0.85 * contrast * np.array([red, 1.0, 1.0])).astype(np.float32)
     x += 0.15 * haze
     return to_uint8(x)
 
