@@ -10,7 +10,7 @@ from core.figures import (HEAD_TITLES, HEADS, accuracy_grid, condition_title, co
 from core.datasets import unreadable_sentence
 from core.corruptions import suites
 from core.results import ResultsError
-from ui import robustness as rob, tables
+from ui import robustness as rob, sweeps, tables
 
 st.title("Robustness")
 st.caption("How accuracy falls as corruptions get worse, for each head and fusion method.")
@@ -33,11 +33,11 @@ try:
 except ResultsError as exc:
     st.error(str(exc))
     st.stop()
+if not exp["complete"]:  # live: read again every few seconds while it is written, here or anywhere
+    sweeps.live_progress(path, eid)
 if metrics.empty:
     st.info("This experiment has no stored results yet; run it again to continue it.")
     st.stop()
-if not exp["complete"]:
-    st.warning(f"This sweep is {exp['progress']:.0%} done; run the same sweep again to continue it.")
 if exp.get("skipped"):
     st.warning(unreadable_sentence(exp["skipped"]))
 
@@ -46,6 +46,7 @@ suite = exp["config"].get("suite", "avlab")
 st.caption(f"Suite: {rob.suite_label(suite)}"
            + (f" · {suites.SUITES[suite].source}" if suite in suites.SUITES and suite != "avlab" else ""))
 tables.leaderboard(board, key="rob_leaderboard")
+sweeps.compare_view(path, stamp, eid, rob.experiments(path, stamp))
 
 st.subheader("Accuracy against severity")
 shown = st.multiselect("Checkpoints", names, default=names, key="rob_curve_checkpoints")

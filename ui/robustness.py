@@ -174,7 +174,8 @@ def experiment_title(row, exp: dict) -> str:
 
 
 def sweep_form(*, expanded: bool) -> None:
-    """Choose a suite, checkpoints, corruptions and severities; run the sweep here with live progress."""
+    """Choose a suite, checkpoints, corruptions and severities; run the sweep here or on a Ray cluster (the
+    ``Run on`` field), with live progress."""
     found = {i.name: i for i in models()}
     current = current_model(quiet=True)
     with st.expander("Run a sweep", expanded=expanded):
@@ -197,6 +198,11 @@ def sweep_form(*, expanded: bool) -> None:
                                           help="Corruptions with one level (mute, video off) run once, at severity 1.")
             limit = int(right.number_input("Clips (0 = all single-label clips of the data source)", min_value=0,
                                            value=0, step=10, key="rob_sweep_limit"))
+            where = st.text_input("Run on", value="local", key="rob_sweep_address",
+                                  help="local: in this app's process. A Ray cluster: auto (the cluster this machine "
+                                       "belongs to), ray://HOST:10001 or HOST:PORT; ray: a Ray started on this "
+                                       "machine. Data and models must be at the same paths on every node "
+                                       "(docs/RAY.md); the results are written here either way.").strip()
             source = st.session_state.get(DATA_SOURCE_KEY) or str(SAMPLE_DATA)
             st.caption(f"Data: {source} (the sidebar's data source) · clean is always included · "
                        f"seed {session.seed()}")
@@ -219,7 +225,9 @@ def sweep_form(*, expanded: bool) -> None:
             bar.progress(done / max(total, 1), text=f"{done} of {total} clip-conditions · {message}")
 
         try:
-            eid = run_experiment(config, db=db_path(), progress=progress)
+            on_ray = where not in ("", "local")
+            eid = run_experiment(config, db=db_path(), progress=progress, backend="ray" if on_ray else "local",
+                                 address=where if on_ray and where != "ray" else None)
         except ExperimentError as exc:
             status.update(label="The sweep could not run.", state="error")
             st.error(str(exc))

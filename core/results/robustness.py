@@ -30,6 +30,8 @@ def _mean(values) -> float:
 
 def one_level_each(table: pd.DataFrame) -> pd.DataFrame:
     """Condition metrics or prediction rows with a single-level corruption kept at its first stored severity."""
+    if table.empty:  # a sweep with no rows yet (an empty selection would pick columns, not rows)
+        return table
     single = table["corruption"].map(lambda n: n in corruptions.REGISTRY and len(corruptions.levels(n)) == 1)
     first = table[single].groupby(["checkpoint", "corruption"])["severity"].transform("min")
     return table[~single | (table["severity"] == first.reindex(table.index))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.results import ResultsDB
@@ -154,3 +155,103 @@ def test_the_drill_down_opens_the_row_with_its_model_corruption_and_seed_and_its
     assert f"fused {fused['predicted_class']} {max(fused['probs']):.0%}" in note
     assert note.endswith("The predictions here are the same (every class probability within 0.5 points).")
     assert first.split(" ")[1] == opened.name  # the clip opened is the one the box showed
+
+
+def _progress_texts(at) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def test_the_page_shows_the_live_progress_of_a_sweep_written_elsewhere(db, checkpoint):
+    """Another process writes a sweep's rows between two runs of the page: the progress bar reads them, says the
+    rate and what is left, and once the sweep is complete the bar gives way to the full page."""
+    import time
+
+    from core.experiments.batch import load_models
+    from tests.app.conftest import SAMPLES
+
+    from core.datasets import load_dataset
+
+    (model,) = load_models([str(checkpoint)], device="cpu")
+    samples = load_dataset(SAMPLES).standard().samples[:4]
+    with ResultsDB(db) as writer:
+        eid, _ = writer.start_experiment(key="elsewhere", name="elsewhere", config={"seed": 0, "suite": "avlab"},
+                                         checkpoints=[model.describe()],
+                                         clips=[(str(s.source), s.label) for s in samples],
+                                         conditions=[("clean", 0, "none"), ("mute", 1, "audio")])
+        ids = writer.condition_ids(eid)
+        probs = np.full(len(model.classes), 1 / len(model.classes), np.float32)
+
+        def write(condition, clip_indices, seconds):
+            rows = [(ids[(0, *condition)], i, h, 0, 1, probs, 1, 1, None, None, None) for i in clip_indices
+                    for h in ("audio", "video", "fused")]
+            writer.write_predictions(eid, rows, seconds=seconds)
+
+        at = app(PAGE)  # started elsewhere, nothing written yet
+        assert not at.exception
+        assert _progress_texts(at) == [f"Sweep {eid} has started and has no rows yet (0 of 8 clip-conditions)."]
+        write(("clean", 0), [0, 1], 1.0)
+        at.run()
+        (text,) = _progress_texts(at)
+        assert text.startswith(f"Sweep {eid} is being written: 2 of 8 clip-conditions (25%), 2.0 per second, about 3 s "
+                               f"left (last rows ")
+        write(("clean", 0), [2, 3], 1.0)
+        write(("mute", 1), [0, 1], 2.0)
+        at.run()
+        assert _progress_texts(at)[0].startswith(f"Sweep {eid} is being written: 6 of 8 clip-conditions (75%), "
+                                                 f"1.5 per second, about 1 s left")
+        writer.con.execute("UPDATE experiments SET updated = ? WHERE id = ?", (time.time() - 600, eid))
+        at.run()
+        assert _progress_texts(at)[0] == (f"Sweep {eid} is stopped at 6 of 8 clip-conditions (75%); nothing was "
+                                          f"written for 10 min; run the same sweep again to continue it.")
+        write(("mute", 1), [2, 3], 1.0)
+    at.run()
+    assert not at.exception and not errors(at) and _progress_texts(at) == []
+    assert "Leaderboard (fused head)" in [s.value for s in at.subheader]
+
+
+def test_a_sweep_can_run_on_a_ray_cluster_from_the_form(db, checkpoint, monkeypatch):
+    """The form's 'Run on' field: local runs here; any other address runs the same sweep on Ray there."""
+    import ui.robustness
+    from core.experiments import run_experiment
+
+    calls = []
+
+    def recorded(config, **kwargs):
+        calls.append((kwargs["backend"], kwargs["address"]))
+        return run_experiment(config, db=kwargs["db"], progress=kwargs["progress"])
+
+    monkeypatch.setattr(ui.robustness, "run_experiment", recorded)
+    at = app(PAGE)
+    assert at.text_input(key="rob_sweep_address").value == "local"
+    at.multiselect(key="rob_sweep_corruptions").set_value(["mute"])
+    at.number_input(key="rob_sweep_limit").set_value(2)
+    at.button(key="rob_run").click().run()
+    at.text_input(key="rob_sweep_address").set_value("ray://head:10001")
+    at.button(key="rob_run").click().run()
+    at.text_input(key="rob_sweep_address").set_value("ray")
+    at.button(key="rob_run").click().run()
+    assert not at.exception and not errors(at)
+    assert calls == [("local", None), ("ray", "ray://head:10001"), ("ray", None)]
+
+
+def test_the_leaderboard_across_sweeps(db, checkpoint):
+    from core.experiments import ExperimentConfig, run_experiment
+    from tests.app.conftest import SAMPLES
+
+    for severities in ([1, 3], [3]):
+        run_experiment(ExperimentConfig(checkpoints=[str(checkpoint)], data=str(SAMPLES), corruptions=["gaussian_blur"],
+                                        severities=severities, limit=3), db=db)
+    at = app(PAGE)  # the newest sweep, 2, is open
+    assert at.multiselect(key="rob_compare_2").options[0].startswith("#1 ")
+    at.multiselect(key="rob_compare_2").set_value([1]).run()
+    assert not at.exception and not errors(at)
+    assert "Leaderboard across sweeps" in [s.value for s in at.subheader]
+    assert "Only the 2 conditions every compared sweep has count; left out 1 measured by some only " \
+           "(gaussian_blur:1)." in [c.value for c in at.caption]
+    with ResultsDB(db) as stored:
+        from core.results import compare
+
+        expected = compare(stored, [2, 1]).table
+    table = next(d.value for d in at.dataframe if "conditions" in d.value.columns)
+    assert list(table["experiment"]) == list(expected["experiment"]) and (table["conditions"] == 2).all()
+    assert list(table["mpc"]) == list(expected["mpc"])
