@@ -40,7 +40,7 @@ from scipy.ndimage import correlate1d, gaussian_filter
 
 from . import audio, video
 from .crossmodal import split_rng
-from .filters import checked, clipped_zoom_matrix, motion_kernel, reference_scale, to_uint8
+from .filters import checked, clipped_zoom_matrix, motion_kernel, reference_scale, scratch_to_uint8, to_uint8
 
 GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma, as cv2.COLOR_RGB2GRAY
 
@@ -120,7 +120,7 @@ def rain_layer(frames: np.ndarray, *, mean: float, std: float, zoom: float, thre
     x[:, 0] += 0.5 * both
     x[:, 1] += 0.9 * both
     x[:, 2] += np.minimum(1.2 * layer, 255) + np.minimum(1.2 * mirrored, 255)
-    return np.ascontiguousarray(to_uint8(x).transpose(0, 2, 3, 1))
+    return np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
 
 
 def opencv_sigma(ksize: float) -> float:
@@ -150,7 +150,7 @@ def underwater_view(frames: np.ndarray, *, red: float, blur_px: float, contrast:
     # the blur is linear, so the red factor can come after it, with the contrast
     x *= (0.85 * contrast * np.array([red, 1.0, 1.0])).astype(np.float32)
     x += 0.15 * haze
-    return to_uint8(x)
+    return scratch_to_uint8(x)
 
 
 @checked
@@ -175,7 +175,7 @@ def smoke_grain(frames: np.ndarray, *, density: float, sigma: float, rng: np.ran
     x = np.ascontiguousarray(frames.transpose(0, 3, 1, 2), dtype=np.float32)       # (T, 3, H, W): planes broadcast
     x += pattern[:, None]
     x *= peak / (peak + density * 255.0)
-    return np.ascontiguousarray(to_uint8(x).transpose(0, 2, 3, 1))
+    return np.ascontiguousarray(scratch_to_uint8(x).transpose(0, 2, 3, 1))
 
 
 def silhouette(h: int, w: int, *, rng: np.random.Generator) -> np.ndarray:
