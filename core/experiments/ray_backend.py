@@ -70,6 +70,12 @@ def connect(address: str | None = None):
     ray = require_ray()
     if ray.is_initialized():
         return ray, False
+    if str(address or "").startswith("ray://"):
+        import importlib.util
+
+        if importlib.util.find_spec("grpc") is None:
+            raise RayUnavailable(f"Connecting to {address} needs Ray Client: pip install \"ray[client]==2.60.0\" on "
+                                 f"this machine (or run the command on the cluster's head with --address auto).")
     try:
         if address in (None, "", "local"):
             ray.init(include_dashboard=False, log_to_driver=False, logging_level="warning")
