@@ -5,7 +5,7 @@ import logging
 
 import streamlit as st
 
-from ui.data import DATA_SOURCE_KEY, DATA_SOURCE_LABEL, SAMPLE_DATA
+from ui.data import data_source_box
 from ui.models import model_picker, current_model, load_predictor
 
 st.set_page_config(page_title="avlab", page_icon=":material/graphic_eq:", layout="wide")
@@ -27,13 +27,7 @@ def sidebar() -> None:
         st.header("avlab")
         st.caption("Robustness of audio-visual fusion classifiers")
         model_picker()
-        st.text_input(
-            DATA_SOURCE_LABEL,
-            value=str(SAMPLE_DATA),
-            key=DATA_SOURCE_KEY,
-            help="The sample clips by default; name any folder of your own clips, or a published data set's folder "
-                 "as it was downloaded (its layout is recognised from its index files).",
-        )
+        data_source_box()
 
 
 page = st.navigation(PAGES)

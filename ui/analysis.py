@@ -12,6 +12,7 @@ from core.corruptions import FRAME_LOCAL, FRAMEWISE, apply_many, clip_seed
 from core.corruptions import get as get_corruption
 from core.inference import Branch, ClipPrediction, split_steps
 from core.media import Clip, MediaError, clip_to_mp4_bytes, load_clip
+from ui.limits import TTL_S, MiB, clip_cache
 from ui.models import ModelChoice, predictor
 from ui.session import ClipRef
 
@@ -26,13 +27,13 @@ MAX_SECONDS = 60.0
 PROBE_SECONDS = 0.5  # decoded to learn a file's container, codecs and rotation (~30x faster than the whole clip)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@clip_cache("decoded")
 def decoded(clip_key: str, _ref: ClipRef) -> Clip:
     """The decoded clip (raises ``MediaError`` with one sentence for a bad or too long file)."""
     return load_clip(_ref.source, max_side=MAX_SIDE, max_duration=MAX_SECONDS)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@clip_cache("corrupted_audio")
 def corrupted_audio(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np.ndarray:
     """The waveform after the audio (and audio-visual) steps; (N,) float32."""
     clip = decoded(clip_key, _ref)
@@ -41,7 +42,7 @@ def corrupted_audio(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np
     return apply_many(clip, list(steps), seed=clip_seed(seed, _ref.name)).audio
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@clip_cache("corrupted_frames")
 def corrupted_frames(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> np.ndarray:
     """The frames after the video (and audio-visual) steps; (T, H, W, 3) uint8."""
     clip = decoded(clip_key, _ref)
@@ -60,7 +61,7 @@ def corrupted(ref: ClipRef, steps: Steps = (), seed: int = 0) -> Clip:
                         frames=corrupted_frames(ref.key, video_steps, seed_for(video_steps, seed), ref))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@clip_cache("branch")
 def branch(ckpt_key: str, clip_key: str, modality: str, steps: Steps, seed: int, window: float, stride: float,
            _ckpt_path: str, _ref: ClipRef) -> Branch:
     """One branch's embeddings for a clip; ``steps`` are only those touching this modality."""
@@ -91,7 +92,7 @@ def predict(info: ModelChoice, ref: ClipRef, steps: Steps = (), seed: int = 0, *
     return predictor(info.key, info.path).fuse(a, v)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@clip_cache("media_info")
 def media_info(clip_key: str, _ref: ClipRef) -> dict:
     """The file's ``Clip.metadata`` (container, codecs, display rotation, ...) from its first
     :data:`PROBE_SECONDS` only: what deciding how to play it needs. Raises ``MediaError``."""
@@ -104,7 +105,7 @@ def _playable(meta: dict) -> bool:
         and not meta.get("rotation")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@clip_cache("preview_mp4")
 def preview_mp4(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> bytes:
     """Bytes a browser plays, for every page that plays a clip or a data set's file: the file itself when it
     is H.264 MP4 (AAC or no audio) without a display rotation; else (HEVC, VP9, Matroska, a rotated or a
@@ -120,7 +121,7 @@ def preview_mp4(clip_key: str, steps: Steps, seed: int, _ref: ClipRef) -> bytes:
     return clip_to_mp4_bytes(corrupted(_ref, steps, seed))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@clip_cache("audio_image")
 def audio_image(clip_key: str, steps: Steps, seed: int, name: str, params: tuple, size: int,
                 _ref: ClipRef) -> np.ndarray:
     """A representation of the (corrupted) audio as a uint8 RGB image (size x 2*size)."""
@@ -129,7 +130,7 @@ def audio_image(clip_key: str, steps: Steps, seed: int, name: str, params: tuple
     return representations.to_image(name, y, clip.sr, size=(size, 2 * size), **dict(params))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@clip_cache("representation")
 def representation(clip_key: str, steps: Steps, seed: int, name: str, params: tuple, _ref: ClipRef):
     """A representation of the (corrupted) audio with its axes (:class:`core.representations.Representation`),
     for the readable figure."""
@@ -137,7 +138,7 @@ def representation(clip_key: str, steps: Steps, seed: int, name: str, params: tu
     return representations.compute(name, y, decoded(clip_key, _ref).sr, **dict(params))
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=128, max_size=32 * MiB, ttl=TTL_S)
 def png_bytes(image: np.ndarray) -> bytes:
     """A uint8 RGB image as PNG bytes, for a download button."""
     import io
@@ -149,7 +150,7 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@clip_cache("model_frames")
 def model_frames(clip_key: str, steps: Steps, seed: int, num_frames: int, size: int, _ref: ClipRef) -> np.ndarray:
     """The frames the video encoder sees (uniform sampling, resized, not normalised): (T, S, S, 3) uint8."""
     import torch

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import access
 from core.models import CHECKPOINTS, HEADS, ModelError, ModelInfo, find_models, model_info
+from ui import access as ui_access
 
 MODEL_KEY = "checkpoint"
 DEVICE_KEY = "device"
@@ -62,6 +64,8 @@ def scan() -> tuple[list[ModelChoice], list[str]]:
         found, bad = find_models(root)
         user += found
         problems += bad
+    user, refused = allowed_models(user)
+    problems += refused
     choices, seen = [], {}
     for info, is_shipped in [(i, True) for i in shipped] + [(i, False) for i in user]:
         seen[info.name] = seen.get(info.name, 0) + 1
@@ -69,6 +73,27 @@ def scan() -> tuple[list[ModelChoice], list[str]]:
         path = Path(info.path)
         choices.append(ModelChoice(info.path, f"{path.resolve()}@{_stamp(path)}", name, info, is_shipped))
     return choices, problems
+
+
+def refusal(path: str) -> str | None:
+    """Why the model at ``path`` may not be loaded here (:func:`core.access.model_refusal`: a ``python`` model's
+    code, or on a restricted server any model's files, outside the shipped checkpoints and AVLAB_MODELS), or None.
+    """
+    try:
+        return access.model_refusal(path, access.model_roots(shipped=CHECKPOINTS), restricted=ui_access.restricted())
+    except ModelError as exc:
+        return str(exc)
+
+
+def allowed_models(infos: list[ModelInfo]) -> tuple[list[ModelInfo], list[str]]:
+    """The models that may be loaded here, and one sentence for each that may not."""
+    kept, refused = [], []
+    for info in infos:
+        if why := refusal(info.path):
+            refused.append(why)
+        else:
+            kept.append(info)
+    return kept, refused
 
 
 def models() -> list[ModelChoice]:
@@ -133,6 +158,8 @@ def predictor(key: str, path: str):
     from core.inference import Predictor
     from core.media import Clip
 
+    if why := refusal(path):  # never run code from elsewhere, whatever asked for it
+        raise ModelError(why)
     device = key.rpartition("|")[2] if "|" in key else "auto"
     loaded = Predictor.load(path, device=device if device in DEVICES else "auto")
     blank = Clip(frames=np.zeros((8, 32, 32, 3), np.uint8), fps=8.0,

@@ -11,7 +11,7 @@ from core import corruptions
 from core.corruptions import suites
 from core.inference import HEADS, Prediction
 from core.media import MediaError
-from ui import session
+from ui import limits, session
 from ui.analysis import MAX_SECONDS, decoded, media_info, preview_mp4
 from ui.charts import HEAD_TITLES
 from ui.data import current_dataset
@@ -21,12 +21,16 @@ from ui.models import current_model, load_predictor
 # its one-sentence MediaError instead of a widget exception.
 UPLOAD_FORMATS = "mp4, mov, webm, mkv, avi; audio-only wav, mp3, flac, ogg; video-only files"
 LAST = ("mute", "video_off")
+UPLOAD_REFUSED = "avlab_upload_refused"  # the sentence for an upload over the limit, shown on the next run
 EVERYDAY_LABELS = {"mute": "Mute (microphone dead)", "blur": "Blur (dirty lens)", "noise": "Noise (noisy microphone)"}
 
 
 def _on_upload(key: str) -> None:
     uploaded = st.session_state.get(key)
     if uploaded is not None:
+        if (refusal := limits.upload_refusal(uploaded.size)) is not None:  # the limit Streamlit's uploader has
+            st.session_state[UPLOAD_REFUSED] = refusal
+            return
         session.set_clip(session.upload_ref(uploaded.name, uploaded.getvalue()))
 
 
@@ -59,12 +63,14 @@ def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
     st.session_state[sample_key] = ref.name if ref is not None and ref.path and ref.name in samples else None
     left, right = st.columns(2) if upload else (None, st.container())
     if upload:
-        limit = st.get_option("server.maxUploadSize")
+        limit = limits.upload_limit_mb()
         key = upload_key(prefix)
         left.file_uploader(
             f"Upload a clip (video, audio-only or video-only; up to {limit} MB and {MAX_SECONDS:g} s)", key=key,
             on_change=_on_upload, args=(key,),
             help=f"{UPLOAD_FORMATS}. The limit is server.maxUploadSize = {limit} MB in .streamlit/config.toml.")
+        if refusal := st.session_state.pop(UPLOAD_REFUSED, None):
+            left.error(refusal)
     right.selectbox("…or pick a sample clip", list(samples), key=sample_key, index=None,
                     placeholder="Pick a sample clip", on_change=_on_sample, args=(sample_key, samples, prefix))
     if ref is not None:
