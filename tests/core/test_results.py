@@ -406,3 +406,21 @@ def test_sweeps_that_cannot_be_compared_are_named_in_one_sentence(hand):
         results.compare(db, [eid, seed])
     with pytest.raises(ResultsError, match="at least two"):
         results.compare(db, [eid])
+
+
+def test_a_sweeps_progress_in_one_sentence():
+    from core.results.progress import duration, sweep_progress
+
+    exp = {"id": 3, "done": 300, "total": 1200, "seconds": 60.0, "updated": 1000.0, "created": 900.0,
+           "complete": False}
+    running = sweep_progress(exp, now=1005.0)
+    assert running.running and running.rate == 5.0 and running.eta_s == 180.0 and running.fraction == 0.25
+    assert running.sentence() == ("Sweep 3 is being written: 300 of 1,200 clip-conditions (25%), 5.0 per second, "
+                                  "about 3 min left (last rows 5 s ago).")
+    stopped = sweep_progress(exp, now=1000.0 + 2 * 3600)
+    assert not stopped.running and stopped.sentence() == (
+        "Sweep 3 is stopped at 300 of 1,200 clip-conditions (25%); nothing was written for 2.0 h; run the same "
+        "sweep again to continue it.")
+    done = sweep_progress(exp | {"done": 1200, "complete": True}, now=1005.0)
+    assert done.sentence() == "Sweep 3 is complete: 1,200 of 1,200 clip-conditions (100%)."
+    assert [duration(s) for s in (4.4, 89, 600, 5400)] == ["4 s", "89 s", "10 min", "1.5 h"]
