@@ -114,7 +114,7 @@ SUITES: dict[str, Suite] = {s.name: s for s in (
                    "audio, then 6 audio corruptions with clean video."),
     Suite("avrobustbench", "AVRobustBench", "Maharana et al., 'AVROBUSTBENCH: Benchmarking the Robustness of "
           "Audio-Visual Recognition Models at Test-Time', 2025 (arXiv 2506.00358; github.com/sarthaxxxxx/"
-          "AV-C-Robustness-Benchmark)",
+          "AVROBUSTBENCH)",
           ("av_gaussian_noise", "av_impulse_noise", "av_shot_noise", "av_speckle_noise", "compression", "av_snow",
            "av_frost", "av_spatter", "av_wind", "avrobust_rain", "underwater", "concert", "avrobust_smoke", "av_crowd",
            "interference"),
