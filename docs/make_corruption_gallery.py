@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import corruptions  # noqa: E402
+from core.corruptions import suites  # noqa: E402
 from core.media import Clip  # noqa: E402
 
 TILE = 96
@@ -103,6 +104,20 @@ def main() -> None:
         "0-8 kHz bottom to top, -100..0 dB (audio).",
         "Severity tables list the physical parameter for severities 1 / 2 / 3 / 4 / 5; spatial video",
         "parameters are pixels at ImageNet-C's 224 px, scaled to the frame's shorter side.",
+        "",
+        "## Suites",
+        "",
+        "Published protocols (`python -m core.experiments run --suite NAME`; `suites` lists them):",
+        "",
+        "| suite | protocol | corruptions | source |",
+        "| --- | --- | --- | --- |",
+        *(f"| `{s.name}` | {s.protocol} | {', '.join(f'`{n}`' for n in s.corruptions)} | {s.source} |"
+          for s in suites.SUITES.values()),
+        "",
+        "Substitutes for what the originals overlay from files that cannot be shipped here (frost photographs,",
+        "READ's and AVRobustBench's recordings) are synthesised; each one's docstring and `follows` column say so.",
+        "",
+        "## Every corruption",
         "",
         "| key | label | modality | what it does | severity table (1 / 2 / 3 / 4 / 5) | follows | gallery |",
         "| --- | --- | --- | --- | --- | --- | --- |",
