@@ -12,7 +12,7 @@ from ui import tables as readable
 st.title("Report")
 st.caption("What the stored results say, in plain words: which fusion holds up best, what everyday failures "
            "cost, which classes suffer. Every sentence is computed from the results database.")
-path = rob.db_path()
+path = rob.database_picker()
 eid = rob.experiment_picker("report_experiment")
 if eid is None:
     st.info(f"No sweep is stored in {path} yet; run one on the Robustness page first.")

@@ -14,7 +14,7 @@ from ui import robustness as rob, sweeps, tables
 
 st.title("Robustness")
 st.caption("How accuracy falls as corruptions get worse, for each head and fusion method.")
-path = rob.db_path()
+path = rob.database_picker()
 rob.sweep_form(expanded=rob.experiments(path, rob.stamp(path)).empty)
 eid = rob.experiment_picker("rob_experiment")
 if eid is None:

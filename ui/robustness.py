@@ -18,7 +18,9 @@ from core import report as reports
 from core.experiments import ExperimentConfig, ExperimentError, run_experiment
 from core.figures import HEAD_TITLES, HEADS, condition_title, reliability_diagram, risk_coverage_curves
 from core.media import source_files, source_name
-from core.results import CLEAN, ResultsDB, ResultsError, default_db_path, parse_condition, references
+from core.results import (
+    CLEAN, SHIPPED_DB, ResultsDB, ResultsError, default_db_path, is_shipped, parse_condition, references,
+)
 from core.metrics import reliability
 from core.trust.selective import risk_coverage
 from ui import session
@@ -32,8 +34,66 @@ OPEN_ERROR = "avlab_drill_down_error"
 DEFAULT_CORRUPTIONS = ("mute", "gaussian_blur", "audio_gaussian_noise")
 
 
-def db_path() -> str:
+DATABASE = "avlab_database"  # which results the Robustness and Report pages read: "yours" or "shipped"
+READING = "avlab_database_path"  # the database this run of the page reads (set by database_picker)
+SHOW_YOURS = "avlab_database_show_yours"  # a sweep just ran: read the user's database from the next run on
+
+
+def own_path() -> str:
+    """The user's results database, where sweeps run here are written (``$AVLAB_DB`` or results/avlab.db)."""
     return str(default_db_path())
+
+
+def has_sweeps(path: str | Path) -> bool:
+    return Path(path).is_file() and not experiments(str(path), stamp(str(path))).empty
+
+
+def db_path() -> str:
+    """The database the pages read: the one :func:`database_picker` chose at the top of this run (a sweep run
+    further down switches to the user's own on the next run, not halfway through this one); else by default
+    the user's own when it holds a sweep, else the shipped results (:data:`core.results.SHIPPED_DB`), else the
+    user's (empty)."""
+    return st.session_state.get(READING) or chosen_path()
+
+
+def chosen_path() -> str:
+    own = own_path()
+    choice = st.session_state.get(DATABASE)
+    if choice == "shipped" and SHIPPED_DB.is_file():
+        return str(SHIPPED_DB)
+    if choice == "yours" or has_sweeps(own) or not SHIPPED_DB.is_file():
+        return own
+    return str(SHIPPED_DB)
+
+
+def shipped_note(path: str) -> str | None:
+    """How the shipped results were made, in a sentence (None for another database)."""
+    if not is_shipped(path):
+        return None
+    table = experiments(path, stamp(path))
+    made = experiment(path, stamp(path), int(table["id"].iloc[0]))["config"].get("shipped", {}) if len(table) else {}
+    return ("Shipped results (sample_data/results.db, read-only): every shipped checkpoint on the sample clips, "
+            f"made with `{made.get('command', 'python -m core.experiments.shipped')}`"
+            + (f" on {made['made']}" if made.get("made") else "")
+            + f". Sweeps you run here go to your own database, {own_path()}.")
+
+
+def database_picker() -> str:
+    """Your results or the shipped ones (a choice only when both hold sweeps); returns the path to read, with a
+    caption saying how shipped results were made."""
+    own = own_path()
+    if st.session_state.pop(SHOW_YOURS, False):
+        st.session_state[DATABASE] = "yours"
+    if SHIPPED_DB.is_file() and has_sweeps(own):
+        st.session_state.setdefault(DATABASE, "yours")
+        st.radio("Results", ["yours", "shipped"], key=DATABASE, horizontal=True,
+                 on_change=lambda: st.session_state.pop(EXPERIMENT, None),
+                 format_func=lambda c: f"your sweeps ({own})" if c == "yours" else
+                 "shipped results (every checkpoint on the sample clips)")
+    path = st.session_state[READING] = chosen_path()
+    if note := shipped_note(path):
+        st.caption(note)
+    return path
 
 
 def stamp(path: str) -> tuple[int, int]:
@@ -226,7 +286,7 @@ def sweep_form(*, expanded: bool) -> None:
 
         try:
             on_ray = where not in ("", "local")
-            eid = run_experiment(config, db=db_path(), progress=progress, backend="ray" if on_ray else "local",
+            eid = run_experiment(config, db=own_path(), progress=progress, backend="ray" if on_ray else "local",
                                  address=where if on_ray and where != "ray" else None)
         except ExperimentError as exc:
             status.update(label="The sweep could not run.", state="error")
@@ -234,6 +294,10 @@ def sweep_form(*, expanded: bool) -> None:
             return
         status.update(label=f"Sweep done: experiment {eid}.", state="complete", expanded=False)
     st.session_state[EXPERIMENT] = eid
+    # show what was just run: the next run reads the user's database (the picker, drawn already, takes it then)
+    st.session_state[SHOW_YOURS] = True
+    st.session_state.pop(READING, None)
+    st.rerun()
 
 
 def suite_label(name: str) -> str:

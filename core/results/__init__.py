@@ -18,7 +18,7 @@ from core.results.schema import (  # noqa: F401
     APPLICATION_ID, CLEAN, HEADS, MIGRATIONS, SCHEMA_VERSION, ResultsError, condition_label, parse_condition,
 )
 from core.results.database import (  # noqa: F401
-    DB_ENV, DEFAULT_DB, EXPORT_FORMATS, ResultsDB, default_db_path, export_frame,
+    DB_ENV, DEFAULT_DB, EXPORT_FORMATS, SHIPPED_DB, ResultsDB, default_db_path, export_frame, is_shipped,
 )
 from core.results.readers import (
     condition_metrics, get_experiment, list_experiments, modality_weights, predictions, summary,
@@ -26,5 +26,5 @@ from core.results.readers import (
 from core.results.comparison import Comparison, compare
 
 __all__ = ["ResultsDB", "ResultsError", "SCHEMA_VERSION", "MIGRATIONS", "HEADS", "CLEAN", "DB_ENV", "DEFAULT_DB",
-           "default_db_path", "condition_label", "parse_condition", "list_experiments", "get_experiment",
+           "SHIPPED_DB", "is_shipped", "default_db_path", "condition_label", "parse_condition", "list_experiments", "get_experiment",
            "condition_metrics", "summary", "modality_weights", "predictions", "export_frame", "compare", "Comparison"]

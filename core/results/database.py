@@ -27,7 +27,15 @@ from core.trust.selective import selective_scores
 
 DB_ENV = "AVLAB_DB"
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "results" / "avlab.db"
+SHIPPED_DB = Path(__file__).resolve().parents[2] / "sample_data" / "results.db"
+"""The results shipped with avlab (a sweep of every shipped checkpoint on the sample clips; how it was made is
+in ``docs/shipped_results.md``): always opened read-only."""
 EXPORT_FORMATS = ("csv", "parquet")
+
+
+def is_shipped(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is the shipped results database (:data:`SHIPPED_DB`)."""
+    return Path(path).resolve() == SHIPPED_DB.resolve()
 
 
 def default_db_path() -> Path:
@@ -46,17 +54,29 @@ class ResultsDB:
         Create the file (and its folder) when it does not exist; else a missing file is an error.
     timeout : float
         Seconds a writer waits for another one before giving up.
+    read_only : bool, optional
+        Open the file as it is, never writing to it (no migration, no journal files beside it; a write is a
+        :class:`ResultsError`). Default: only for :data:`SHIPPED_DB`.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = 60.0):
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, timeout: float = 60.0,
+                 read_only: bool | None = None):
         self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = is_shipped(self.path) if read_only is None else bool(read_only)
         if not self.path.exists():
-            if not create:
+            if not create or self.read_only:
                 raise ResultsError(f"There is no results database at '{self.path}'; run a sweep first.")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif self.path.is_dir():
             raise ResultsError(f"'{self.path}' is a folder, not a results database file.")
         try:
+            if self.read_only:  # immutable: SQLite neither locks nor writes a journal beside the file
+                self.con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                                           isolation_level=None)
+                if self._versions() != (APPLICATION_ID, schema.SCHEMA_VERSION):
+                    raise ResultsError(f"'{self.path}' holds results of schema {self._versions()[1]}, and this "
+                                       f"avlab reads {schema.SCHEMA_VERSION} read-only; rebuild it (docs/shipped_results.md).")
+                return
             self.con = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.con.execute("PRAGMA foreign_keys = ON")
             self._check_and_migrate()
@@ -91,6 +111,9 @@ class ResultsDB:
     @contextmanager
     def transaction(self):
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any exception."""
+        if self.read_only:
+            raise ResultsError(f"'{self.path}' is opened read-only (the shipped results are never changed); "
+                               f"write sweeps to {default_db_path()}.")
         self.con.execute("BEGIN IMMEDIATE")
         try:
             yield self.con

@@ -12,6 +12,22 @@ CHECKPOINTS = ROOT / "checkpoints"
 SAMPLES = ROOT / "sample_data"
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_results(tmp_path_factory, monkeypatch):
+    """Each test sees only the results it makes: the shipped results database is hidden (a path that does
+    not exist) unless a test points it at one of its own with :func:`use_shipped`."""
+    use_shipped(monkeypatch, tmp_path_factory.mktemp("no_shipped") / "results.db")
+
+
+def use_shipped(monkeypatch, path) -> None:
+    """Make ``path`` the shipped results database for this test (opened read-only, as the real one)."""
+    import core.results.database
+    import ui.robustness
+
+    monkeypatch.setattr(core.results.database, "SHIPPED_DB", Path(path))
+    monkeypatch.setattr(ui.robustness, "SHIPPED_DB", Path(path))
+
+
 def app(page: str | None = None) -> AppTest:
     """The whole app (frame + navigation); ``page`` switches to one of its pages."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()

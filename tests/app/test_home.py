@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -19,7 +20,9 @@ def test_home_page_lists_sample_clips():
     assert not at.exception
     assert at.title[0].value == "avlab"
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) >= 21
-    assert "fan_normal" in at.selectbox(key="home_class").options
+    # every class on show at once (pills), not one behind a closed box
+    assert at.pills(key="home_class").options == ["fan_fault", "fan_normal", "pump_cavitation", "pump_normal",
+                                                  "valve_closed", "valve_leak", "valve_open"]
 
 
 def test_bad_data_source_shows_one_plain_error(tmp_path):
@@ -103,3 +106,57 @@ def test_a_published_layout_as_the_data_source_pairs_shown_with_both_files(tmp_p
     assert list(table["audio file"]) == [str(tmp_path / "audio" / f"{name}.wav") for name in expected]
     assert [c for c in captions if " + " in c] == [f"{name}.mp4 + {name}.wav" for name in expected]
     assert len(at.get("video")) == 2
+
+
+def test_start_here_names_the_default_model_with_its_measured_accuracy_and_links_every_page():
+    from core.models import CHECKPOINTS, read_metadata
+
+    default = (CHECKPOINTS / "DEFAULT").read_text().strip()
+    test = read_metadata(CHECKPOINTS / default)["metrics"]["test"]
+    at = _app().run()
+    assert not at.exception
+    text = [m.value for m in at.markdown]
+    (card,) = [t for t in text if t.startswith(f"**{default}**: ")]
+    assert f"{read_metadata(CHECKPOINTS / default)['model']['fusion']} fusion" in card
+    (scores,) = [t for t in text if t.startswith("On ") and "test clips" in t]
+    fused = int(np.floor(100 * test["fused"]["accuracy"] + 0.5))
+    assert f"On {test['fused']['n']} factory-av test clips its fused head is right {fused}% of the time" in scores
+    assert len(at.get("page_link")) == 6
+
+
+def test_a_clip_on_home_opens_in_predict():
+    at = _app().run()
+    at.pills(key="home_class").set_value("valve_leak").run()
+    at.button(key="home_open_1").click().run()
+    assert not at.exception
+    assert any(t.value == "Predict" for t in at.title)
+    opened = at.session_state["avlab_clip"]
+    assert opened.label == "valve_leak" and opened.name.startswith("valve_leak_")
+
+
+def test_the_headline_comes_from_the_shipped_results_and_says_how_they_were_made(tmp_path, monkeypatch):
+    """A small stand-in for sample_data/results.db: Home states its best model's numbers, the Robustness page
+    opens it (read-only: no journal file appears beside it) and says how it was made."""
+    from core import report
+    from core.experiments import ExperimentConfig, run_experiment
+    from core.models import CHECKPOINTS
+    from tests.app.conftest import use_shipped
+
+    checkpoint = sorted(p.parent for p in CHECKPOINTS.glob("*/config.json"))[0]
+    shipped = tmp_path / "shipped.db"
+    run_experiment(ExperimentConfig(checkpoints=[str(checkpoint)], data=str(ROOT / "sample_data"),
+                                    corruptions=["mute", "gaussian_blur"], severities=[5], limit=7), db=shipped)
+    monkeypatch.setenv("AVLAB_DB", str(tmp_path / "mine.db"))  # the user's own: none yet
+    use_shipped(monkeypatch, shipped)
+    board = report.build(1, db=shipped).tables["leaderboard"].iloc[0]
+    at = _app().run()
+    assert not at.exception
+    mpc = int(np.floor(100 * board["mpc"] + 0.5))
+    assert any(f"**{board['checkpoint']}** ({board['fusion']} fusion): fused head keeps {mpc}% accuracy" in m.value
+               for m in at.markdown)
+    assert any(c.value.startswith("Shipped results (sample_data/results.db, read-only)") for c in at.caption)
+    at.switch_page("pages/robustness.py").run()
+    assert not at.exception and not at.error
+    assert not [i.value for i in at.info if "No sweep is stored" in i.value]
+    assert any(c.value.startswith("Shipped results") for c in at.caption)
+    assert not (tmp_path / "shipped.db-wal").exists() and not (tmp_path / "mine.db").exists()
