@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from core import corruptions
 from core.datasets import Sample, Unreadable
 from core.experiments.batch import Batch, ModelSpec, SweepModel, corrupt_view, view_inputs
