@@ -20,6 +20,7 @@ from core.live import (
     ClassRule, HealthRule, History, LiveError, Monitor, capture_devices, no_device_sentence, parse_source, rules_yaml,
 )
 from core.live.alerts import default_db_path
+from ui import access
 from ui.data import current_dataset
 
 RUN_KEY = "live_run"
@@ -142,7 +143,13 @@ def source_picker():
         if kind == KINDS[1]:
             url = st.text_input("Stream URL", key="live_url", placeholder="rtsp://camera/stream, udp://0.0.0.0:5000, "
                                 "http://host:8080/live.ts, srt://host:9000")
+            if refusal := access.live_refusal(url):  # before anything looks for the file or device
+                st.error(refusal)
+                return None
             return parse_source(url) if url.strip() else None
+        if access.restricted():  # neither this server's devices nor their names are shown
+            st.info(access.DEVICES_REFUSED)
+            return None
         devices = capture_devices()
         if not devices:
             st.info(no_device_sentence())

@@ -11,7 +11,7 @@ from core import corruptions
 from core.corruptions import suites
 from core.inference import HEADS, Prediction
 from core.media import MediaError
-from ui import limits, session
+from ui import access, limits, session
 from ui.analysis import MAX_SECONDS, decoded, media_info, preview_mp4
 from ui.charts import HEAD_TITLES
 from ui.data import current_dataset
@@ -55,6 +55,9 @@ def clip_picker(prefix: str, *, upload: bool = True) -> session.ClipRef | None:
     samples = {s.name: (str(s.source), s.label, s.segments) for s in (data.samples if data else ())
                if all(f.exists() for f in s.files)}
     ref = session.current_clip()
+    if ref is not None and ref.path is not None and (refusal := access.clip_refusal(ref.source)):
+        st.error(refusal)  # e.g. a sweep's clip from elsewhere, on a restricted server: a sample instead
+        ref = None
     if ref is None and samples:
         first = next(iter(samples))
         ref = session.sample_ref(samples[first][0], label=samples[first][1], segments=samples[first][2])
