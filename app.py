@@ -6,6 +6,7 @@ import logging
 import streamlit as st
 
 from ui.data import data_source_box
+from ui.embeddings import warm_umap_in_background
 from ui.models import model_picker, current_model, load_predictor
 
 st.set_page_config(page_title="avlab", page_icon=":material/graphic_eq:", layout="wide")
@@ -42,3 +43,4 @@ else:
     with st.sidebar:
         if (info := current_model(quiet=True)) is not None:
             load_predictor(info)
+    warm_umap_in_background()  # UMAP's numba code compiles in a low-priority thread, once per server

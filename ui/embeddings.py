@@ -5,6 +5,8 @@ corruption, severity, seed, head, method); the ``_`` arguments only say where to
 """
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,29 @@ from ui.data import DATA_SOURCE_KEY, SAMPLE_DATA, source_mtime, dataset
 from ui.models import ModelChoice, predictor
 
 PENDING = "avlab_embeddings_open"  # the point chosen on the map, opened on the next run
-_warm = {"umap": False}  # per server process: has UMAP compiled its numba code yet?
+_warm = {"umap": False, "started": False}  # per server process: has UMAP compiled its numba code yet?
+WARM_NICE = 10  # the warm-up thread's niceness: it yields the CPU to anything a user is waiting for
+WARM_ENV = "AVLAB_WARM_UMAP"  # "0" turns the warm-up off (the AppTest suite: no compiling behind every test)
+
+
+def warm_umap_in_background() -> None:
+    """Compile UMAP's numba code in a low-priority daemon thread, once per server process, so that the first
+    UMAP a user asks for takes seconds, not the ~20 s of compiling (docs/PERFORMANCE.md, In the browser)."""
+    if _warm["started"] or os.environ.get(WARM_ENV, "1") == "0":
+        return
+    _warm["started"] = True
+    threading.Thread(target=_compile_umap, name="avlab-umap-warm-up", daemon=True).start()
+
+
+def _compile_umap() -> None:
+    try:
+        me = threading.get_native_id()  # Linux: a thread's id sets its own niceness, not the process's
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + WARM_NICE))
+    except (AttributeError, OSError):
+        pass
+    # 60 points take the code paths of the page's maps (exact neighbours under 4,096 points, spectral start)
+    emb.project(np.random.default_rng(0).normal(size=(60, 16)).astype(np.float32), "umap", seed=0)
+    _warm["umap"] = True
 
 
 def data_source() -> tuple[str, float]:

@@ -17,6 +17,7 @@ def no_shipped_results(tmp_path_factory, monkeypatch):
     """Each test sees only the results it makes: the shipped results database is hidden (a path that does
     not exist) unless a test points it at one of its own with :func:`use_shipped`."""
     use_shipped(monkeypatch, tmp_path_factory.mktemp("no_shipped") / "results.db")
+    monkeypatch.setenv("AVLAB_WARM_UMAP", "0")  # no UMAP compiling behind every test (ui.embeddings)
 
 
 def use_shipped(monkeypatch, path) -> None:

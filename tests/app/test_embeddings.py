@@ -92,3 +92,35 @@ def test_a_one_level_corruption_offers_no_severity(checkpoint):
     assert not at.exception and not errors(at)
     assert not [s for s in at.slider if s.key == "emb_severity"]
     assert "Mute has one level." in [c.value for c in at.caption]
+
+
+def test_umap_compiles_once_per_server_in_a_low_priority_thread(monkeypatch):
+    import os
+    import threading
+
+    import ui.embeddings as page
+
+    seen = []
+    done = threading.Event()
+
+    def project(x, method, *, seed=0):
+        seen.append((x.shape, method, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        done.set()
+
+    monkeypatch.setattr(page.emb, "project", project)
+    monkeypatch.setattr(page, "_warm", {"umap": False, "started": False})
+    monkeypatch.setenv("AVLAB_WARM_UMAP", "1")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    page.warm_umap_in_background()
+    page.warm_umap_in_background()  # once per server process
+    assert done.wait(30)
+    (call,) = seen
+    assert call[:2] == ((60, 16), "umap") and call[2] == min(19, mine + page.WARM_NICE)
+    for thread in threading.enumerate():
+        if thread.name == "avlab-umap-warm-up":
+            thread.join(10)
+    assert page._warm["umap"] and os.getpriority(os.PRIO_PROCESS, 0) == mine  # this thread kept its priority
+    monkeypatch.setattr(page, "_warm", {"umap": False, "started": False})
+    monkeypatch.setenv("AVLAB_WARM_UMAP", "0")
+    page.warm_umap_in_background()
+    assert not page._warm["started"]
