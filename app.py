@@ -43,4 +43,4 @@ else:
     with st.sidebar:
         if (info := current_model(quiet=True)) is not None:
             load_predictor(info)
-    warm_umap_in_background()  # UMAP's numba code compiles in a low-priority thread, once per server
+    warm_umap_in_background()  # UMAP's numba code compiles in a background thread, once per server

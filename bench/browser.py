@@ -13,8 +13,9 @@ Each figure is the median of ``--runs`` runs, timed from the user's action to th
    clip on screen; a different file each run, so no cache answers);
 4. long: a 30 s clip uploaded in Predict to its timeline drawn (a different file each run);
 5. umap: the first UMAP of ``--umap-clips`` clips (300) in a fresh server: the Embeddings page opened on
-   ``--umap-data`` (the embeddings are extracted, once, with PCA first), then UMAP chosen, to the three
-   maps drawn; one server per run, because only the first UMAP of a server is slow.
+   ``--umap-data`` (the embeddings are extracted, once, with PCA first), then UMAP chosen, to a map on screen
+   (PCA stands in while UMAP's code is still compiling in the background) and to the three UMAP maps drawn;
+   one server per run, because only the first UMAP of a server is slow.
 
 Goals (issue 19): toggle and slider <= 0.5 s; upload <= 1.5 s; 30 s clip <= 4 s; first UMAP <= 4 s.
 ``--write-docs`` replaces the ``## In the browser`` section of docs/PERFORMANCE.md. The machine's load
@@ -40,12 +41,14 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_i
 
 DOCS = ROOT / "docs" / "PERFORMANCE.md"
 METRIC = "[data-testid='stMetric']"
-GOALS = {"toggle": 0.5, "slider": 0.5, "upload": 1.5, "long": 4.0, "umap": 4.0}
+GOALS = {"toggle": 0.5, "slider": 0.5, "upload": 1.5, "long": 4.0, "umap_first": 4.0, "umap": 4.0}
 TITLES = {"toggle": "corruption toggle (Lab) -> new predictions on screen",
           "slider": "severity slider change (Lab) -> new predictions on screen",
           "upload": "5 s upload (Predict) -> three predictions on screen",
           "long": "30 s upload (Predict) -> timeline drawn",
-          "umap": "first UMAP of a server (Embeddings, 300 clips) -> three maps drawn"}
+          "umap_first": "UMAP chosen, first of a server (Embeddings, 300 clips) -> a map on screen (PCA while UMAP "
+                        "compiles)",
+          "umap": "UMAP chosen, first of a server (Embeddings, 300 clips) -> the three UMAP maps drawn"}
 
 
 def _go(page, nav_label: str) -> None:
@@ -139,8 +142,9 @@ def uploads(page, url: str, files: list[Path], *, expect: str) -> list[float]:
     return times
 
 
-def first_umap(browser, data: Path, clips: int, runs: int) -> list[float]:
-    times = []
+def first_umap(browser, data: Path, clips: int, runs: int) -> tuple[list[float], list[float]]:
+    """(seconds to the first map on screen, seconds to the UMAP map) after choosing UMAP, one server each run."""
+    firsts, times = [], []
     for i in range(runs):
         with tempfile.TemporaryDirectory() as folder, \
                 streamlit_server(Path(folder) / "streamlit.log") as url:
@@ -159,13 +163,18 @@ def first_umap(browser, data: Path, clips: int, runs: int) -> list[float]:
             wait_idle(page, timeout_ms=900_000)
             started = time.perf_counter()
             page.locator(".st-key-emb_method").get_by_text("UMAP", exact=True).click()
-            page.get_by_text("Projecting").first.wait_for(timeout=30_000, state="attached")
-            wait_idle(page, timeout_ms=300_000)
+            wait_idle(page, timeout_ms=300_000)  # a map: UMAP's, or PCA's while UMAP still compiles
+            first = time.perf_counter() - started
+            compiling = page.get_by_text("UMAP is compiling its code")
+            if compiling.count():
+                compiling.first.wait_for(state="detached", timeout=600_000)
+                wait_idle(page, timeout_ms=300_000)
             page.locator(".st-key-emb_map .main-svg").first.wait_for(timeout=60_000)
             times.append(time.perf_counter() - started)
-            print(f"  umap run {i + 1}: {times[-1]:.2f} s", flush=True)
+            firsts.append(first)
+            print(f"  umap run {i + 1}: a map after {first:.2f} s, the UMAP map after {times[-1]:.2f} s", flush=True)
             page.context.close()
-    return times
+    return firsts, times
 
 
 def _line(name: str, times: list[float]) -> tuple[str, float]:
@@ -215,7 +224,8 @@ def main() -> None:
                 results["long"] = uploads(page, url, files, expect="timeline")
                 print("long", [f"{t:.2f}" for t in results["long"]], flush=True)
         if "umap" in wanted:
-            results["umap"] = first_umap(browser, Path(args.umap_data), args.umap_clips, args.umap_runs)
+            results["umap_first"], results["umap"] = first_umap(browser, Path(args.umap_data), args.umap_clips,
+                                                                args.umap_runs)
         browser.close()
     after = os.getloadavg()
     print(f"load average after: {after[0]:.1f}, {after[1]:.1f}, {after[2]:.1f}")

@@ -45,10 +45,17 @@ else:
 corruption = None if name is None else (name, int(severity))
 seed = session.seed()
 
-table, points, scores = embeddings.maps(info, None if split == "all" else split, limit, corruption, seed, method)
+# UMAP still compiling in the background (once per server): PCA stands in until it is ready, then a poll reruns
+waiting = method == "umap" and embeddings.umap_compiling()
+table, points, scores = embeddings.maps(info, None if split == "all" else split, limit, corruption, seed,
+                                        "pca" if waiting else method)
 if table.empty:
     st.info("The data set has no single-label clips to embed.")
     st.stop()
+if waiting:
+    st.info("UMAP is compiling its code (once per server process, about 20 s on a quiet machine): the PCA map is "
+            "shown meanwhile, and the UMAP map replaces it by itself when it is ready.")
+    embeddings.rerun_when_umap_is_ready()
 
 broken = condition_title(f"{name}:{severity}") if corruption else None
 if not loaded.model.has_embeddings:

@@ -5,8 +5,10 @@ corruption, severity, seed, head, method); the ``_`` arguments only say where to
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,28 +25,39 @@ from ui.models import ModelChoice, predictor
 
 PENDING = "avlab_embeddings_open"  # the point chosen on the map, opened on the next run
 _warm = {"umap": False, "started": False}  # per server process: has UMAP compiled its numba code yet?
-WARM_NICE = 10  # the warm-up thread's niceness: it yields the CPU to anything a user is waiting for
 WARM_ENV = "AVLAB_WARM_UMAP"  # "0" turns the warm-up off (the AppTest suite: no compiling behind every test)
 
 
 def warm_umap_in_background() -> None:
-    """Compile UMAP's numba code in a low-priority daemon thread, once per server process, so that the first
-    UMAP a user asks for takes seconds, not the ~20 s of compiling (docs/PERFORMANCE.md, In the browser)."""
+    """Compile UMAP's numba code in a daemon thread, once per server process (started after the first page is
+    on screen), so that the first UMAP a user asks for takes seconds, not the ~20 s of compiling
+    (docs/PERFORMANCE.md, In the browser)."""
     if _warm["started"] or os.environ.get(WARM_ENV, "1") == "0":
         return
     _warm["started"] = True
     threading.Thread(target=_compile_umap, name="avlab-umap-warm-up", daemon=True).start()
 
 
+def umap_compiling() -> bool:
+    """Whether the background warm-up is compiling UMAP right now (started, not done)."""
+    return _warm["started"] and not _warm["umap"]
+
+
+@st.fragment(run_every=2)
+def rerun_when_umap_is_ready() -> None:
+    """Every 2 s, a rerun of the whole page once UMAP has compiled (its map then replaces the stand-in)."""
+    if not umap_compiling():
+        st.rerun()
+
+
 def _compile_umap() -> None:
-    try:
-        me = threading.get_native_id()  # Linux: a thread's id sets its own niceness, not the process's
-        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + WARM_NICE))
-    except (AttributeError, OSError):
-        pass
+    # At normal priority: numba compiles holding the GIL, so a starved low-priority thread would hold back the
+    # server's own threads (measured: the first UMAP took 50 s under load with the thread at niceness 10).
     # 60 points take the code paths of the page's maps (exact neighbours under 4,096 points, spectral start)
+    started = time.perf_counter()
     emb.project(np.random.default_rng(0).normal(size=(60, 16)).astype(np.float32), "umap", seed=0)
     _warm["umap"] = True
+    logging.getLogger("avlab").info("UMAP compiled in the background in %.1f s", time.perf_counter() - started)
 
 
 def data_source() -> tuple[str, float]:

@@ -94,8 +94,7 @@ def test_a_one_level_corruption_offers_no_severity(checkpoint):
     assert "Mute has one level." in [c.value for c in at.caption]
 
 
-def test_umap_compiles_once_per_server_in_a_low_priority_thread(monkeypatch):
-    import os
+def test_umap_compiles_once_per_server_in_a_background_thread(monkeypatch):
     import threading
 
     import ui.embeddings as page
@@ -104,23 +103,45 @@ def test_umap_compiles_once_per_server_in_a_low_priority_thread(monkeypatch):
     done = threading.Event()
 
     def project(x, method, *, seed=0):
-        seen.append((x.shape, method, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        seen.append((x.shape, method, threading.current_thread().name))
         done.set()
 
     monkeypatch.setattr(page.emb, "project", project)
     monkeypatch.setattr(page, "_warm", {"umap": False, "started": False})
     monkeypatch.setenv("AVLAB_WARM_UMAP", "1")
-    mine = os.getpriority(os.PRIO_PROCESS, 0)
     page.warm_umap_in_background()
     page.warm_umap_in_background()  # once per server process
     assert done.wait(30)
     (call,) = seen
-    assert call[:2] == ((60, 16), "umap") and call[2] == min(19, mine + page.WARM_NICE)
+    assert call == ((60, 16), "umap", "avlab-umap-warm-up")
     for thread in threading.enumerate():
         if thread.name == "avlab-umap-warm-up":
             thread.join(10)
-    assert page._warm["umap"] and os.getpriority(os.PRIO_PROCESS, 0) == mine  # this thread kept its priority
+    assert page._warm["umap"]
     monkeypatch.setattr(page, "_warm", {"umap": False, "started": False})
     monkeypatch.setenv("AVLAB_WARM_UMAP", "0")
     page.warm_umap_in_background()
     assert not page._warm["started"]
+
+
+def test_while_umap_compiles_pca_stands_in_and_says_so(checkpoint, monkeypatch):
+    import ui.embeddings as page
+
+    monkeypatch.setattr(page, "_warm", {"umap": False, "started": True})  # the warm-up is compiling
+    project = page.emb.project  # UMAP itself is tested in tests/core; here a stand-in that needs no compiling
+
+    def fake(x, method, *, seed=0):
+        return project(x, "pca", seed=seed)[:, ::-1].copy() if method == "umap" else project(x, method, seed=seed)
+
+    monkeypatch.setattr(page.emb, "project", fake)
+    at = app(PAGE)
+    at.radio(key="emb_method").set_value("pca").run()
+    pca = at.get("plotly_chart")[0].proto.spec
+    at.radio(key="emb_method").set_value("umap").run()
+    assert not at.exception and not errors(at)
+    assert [i.value for i in at.info if i.value.startswith("UMAP is compiling its code")]
+    assert at.get("plotly_chart")[0].proto.spec == pca  # the PCA map, as it was
+    page._warm["umap"] = True  # compiled: the next run draws UMAP
+    at.run()
+    assert not [i.value for i in at.info if i.value.startswith("UMAP is compiling")]
+    assert at.get("plotly_chart")[0].proto.spec != pca
