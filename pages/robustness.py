@@ -11,6 +11,7 @@ from core.datasets import unreadable_sentence
 from core.corruptions import suites
 from core.results import ResultsError
 from ui import robustness as rob, sweeps, tables
+from ui.drill_down import drill_down
 
 st.title("Robustness")
 st.caption("How accuracy falls as corruptions get worse, for each head and fusion method.")
@@ -88,7 +89,7 @@ if head in rows.index:
 rob.trust_view(eid, checkpoint, condition, head, classes)
 
 st.subheader(f"Clips under {condition_title(condition)}")
-rob.drill_down(eid, checkpoint, condition, int(exp["config"].get("seed", 0)))
+drill_down(eid, checkpoint, condition, int(exp["config"].get("seed", 0)))
 
 mine = weights[weights["checkpoint"] == checkpoint]
 st.subheader("Mean modality weights per condition")
