@@ -34,6 +34,7 @@ DEFAULT_CORRUPTIONS = ("mute", "gaussian_blur", "audio_gaussian_noise")
 DATABASE = "avlab_database"  # which results the Robustness and Report pages read: "yours" or "shipped"
 READING = "avlab_database_path"  # the database this run of the page reads (set by database_picker)
 SHOW_YOURS = "avlab_database_show_yours"  # a sweep just ran: read the user's database from the next run on
+SWEEP_DONE = "avlab_sweep_done"  # the experiment a sweep just stored, said once on the next run
 
 
 def own_path() -> str:
@@ -79,6 +80,8 @@ def database_picker() -> str:
     """Your results or the shipped ones (a choice only when both hold sweeps); returns the path to read, with a
     caption saying how shipped results were made."""
     own = own_path()
+    if (done := st.session_state.pop(SWEEP_DONE, None)) is not None:
+        st.success(f"Sweep done: experiment {done}.")
     if st.session_state.pop(SHOW_YOURS, False):
         st.session_state[DATABASE] = "yours"
     if SHIPPED_DB.is_file() and has_sweeps(own):
@@ -293,6 +296,7 @@ def sweep_form(*, expanded: bool) -> None:
     st.session_state[EXPERIMENT] = eid
     # show what was just run: the next run reads the user's database (the picker, drawn already, takes it then)
     st.session_state[SHOW_YOURS] = True
+    st.session_state[SWEEP_DONE] = eid
     st.session_state.pop(READING, None)
     st.rerun()
 

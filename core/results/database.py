@@ -25,9 +25,11 @@ from core.results.schema import APPLICATION_ID, HEADS, ResultsError, condition_l
 
 DB_ENV = "AVLAB_DB"
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "results" / "avlab.db"
-SHIPPED_DB = Path(__file__).resolve().parents[2] / "sample_data" / "results.db"
+SHIPPED_ENV = "AVLAB_SHIPPED_DB"
+SHIPPED_DB = Path(os.environ.get(SHIPPED_ENV) or Path(__file__).resolve().parents[2] / "sample_data" / "results.db")
 """The results shipped with avlab (a sweep of every shipped checkpoint on the sample clips; how it was made is
-in ``docs/shipped_results.md``): always opened read-only."""
+in ``docs/shipped_results.md``): always opened read-only. ``$AVLAB_SHIPPED_DB`` names another file (a path
+that does not exist: none), e.g. for a dashboard that should start from an empty slate."""
 
 
 def is_shipped(path: str | os.PathLike) -> bool:

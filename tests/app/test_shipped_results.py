@@ -26,6 +26,7 @@ def test_with_sweeps_of_your_own_the_page_offers_both_and_a_sweep_never_touches_
     at.button(key="rob_run").click().run()
     assert not at.exception and not errors(at)
     assert mine.is_file() and shipped.stat().st_mtime_ns == before
+    assert [s.value for s in at.success] == ["Sweep done: experiment 1."]
     assert at.radio(key="avlab_database").value == "yours"
     assert at.selectbox(key="rob_experiment").options[0].startswith("#1 · ") and \
         "gaussian_blur at 5" in at.selectbox(key="rob_experiment").options[0]

@@ -1,7 +1,8 @@
 """Robustness and Report in a real browser: run a small sweep on the sample clips from the page, see
 the curves, download the HTML report, open it offline in Chromium and check that its charts render.
 
-Runs its own dashboard with a fresh results database ($AVLAB_DB in a temporary folder).
+Runs its own dashboard with a fresh results database ($AVLAB_DB in a temporary folder) and no shipped results
+($AVLAB_SHIPPED_DB names a file that does not exist).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def robustness_url(browser, tmp_path_factory):
         pytest.skip("No checkpoint under checkpoints/ to sweep with.")
     db = tmp_path_factory.mktemp("results") / "avlab.db"
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
-    with streamlit_server(log, env={"AVLAB_DB": str(db)}) as url:
+    # a fresh slate: no results of the user's, and no shipped ones either
+    with streamlit_server(log, env={"AVLAB_DB": str(db), "AVLAB_SHIPPED_DB": str(db.parent / "none.db")}) as url:
         yield url
 
 
