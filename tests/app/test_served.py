@@ -87,7 +87,7 @@ def test_served_data_roots_keep_symlinked_clips_out(served, outside, tmp_path, m
     assert at.text_input(key="data_source").value == str(root.resolve())
     assert [r["clip"] for r in at.dataframe[0].value.to_dict("records")] == ["shared_clip.mp4"]
     at.text_input(key="data_source").input(str(root / "escape")).run()  # a link inside the root, pointing out
-    assert errors(at) == [refusal((str(root.resolve()),), )] and "secret" not in _shown(at)
+    assert errors(at) == [refusal((str(root.resolve()),))] and "secret" not in _shown(at)
 
 
 def test_local_server_reads_any_folder_as_before(outside):
