@@ -38,7 +38,7 @@ PAGES = [("pages/predict.py", "Predict", ":material/query_stats:", "what each he
          ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "do the classes separate"),
          ("pages/robustness.py", "Robustness", ":material/monitoring:", "accuracy against severity, per model"),
          ("pages/report.py", "Report", ":material/summarize:", "the results in plain words, to share")]
-for column, (page, title, icon, what) in zip(st.columns(3) * 2, PAGES):
+for column, (page, title, icon, what) in zip(st.columns(2) * 3, PAGES):  # two columns: no label cut off
     column.page_link(page, label=f"{title}: {what}", icon=icon)
 
 data = current_dataset()
