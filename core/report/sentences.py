@@ -106,14 +106,21 @@ def trust_sentence(metrics: pd.DataFrame, board_row) -> str | None:
     return text + "."
 
 
-def protocol_sentence(board_row) -> str:
-    """Which published protocol the numbers follow, and the best model's scores in that protocol's terms."""
+def protocol_sentence(board_row, metrics: pd.DataFrame | None = None) -> str:
+    """Which published protocol the numbers follow, what this sweep ran of it (corruptions and severities, from
+    ``metrics``, the condition metrics), and the best model's scores in that protocol's terms."""
     name = board_row.get("suite", "avlab")
     protocol = suites.SUITES.get(name)
     where = (f"the **{protocol.title}** suite ({protocol.source}): {protocol.protocol[0].lower()}{protocol.protocol[1:]}"
              if protocol else f"the '{name}' suite")
     text = f"**Protocol:** {where}"
     text = text if text.endswith(".") else text + "."
+    if metrics is not None and (ran := metrics[metrics["corruption"] != CLEAN]).shape[0]:
+        names = list(dict.fromkeys(ran["corruption"]))
+        levels = sorted({int(s) for n, s in zip(ran["corruption"], ran["severity"]) if not figures.single_level(n)})
+        text += (f" This sweep ran {len(names)} of its corruption{'s' if len(names) != 1 else ''}"
+                 + (f" at severit{'ies' if len(levels) != 1 else 'y'} {_severities([str(v) for v in levels])}"
+                    if levels else "") + ".")
     reference = "AlexNet's published ImageNet-C errors" if board_row["reference"] == "imagenet-c" else \
         board_row["reference"]
     if board_row["mce"] == board_row["mce"]:
@@ -180,7 +187,7 @@ def findings(experiment: dict, board: pd.DataFrame, cost: pd.DataFrame, classes:
         out.append(f"**One fusion method was tested:** {who}. Its fused head is right on {percent(best['clean_accuracy'])} "
                    f"of clean clips and {percent(best['mpc'])} on average under corruption {over} "
                    f"(mPC; {percent(best['rpc'])} of clean).")
-    out.append(protocol_sentence(best))
+    out.append(protocol_sentence(best, metrics))
     if (fusion := fusion_sentence(best, metrics)) is not None:
         out.append(fusion)
     if metrics is not None and (trust := trust_sentence(metrics, best)):

@@ -321,6 +321,14 @@ def test_every_finding_states_the_numbers_it_names_recomputed_from_the_stored_ro
 
     assert f"every accuracy comes from {n_clips} clips, so one clip moves it by {100 / n_clips:.1f} points" in text
 
+    # the protocol: what this sweep ran of the suite (mute has one level and names no severity)
+    corrupted = rows[rows["corruption"] != "clean"]
+    levels = sorted({int(s) for c, s in zip(corrupted["corruption"], corrupted["severity"]) if c != "mute"})
+    said = " and ".join([", ".join(map(str, levels[:-1])), str(levels[-1])]) if len(levels) > 1 else str(levels[0])
+    (protocol,) = [f for f in r.findings if f.startswith("**Protocol:**")]
+    assert (f"This sweep ran {corrupted['corruption'].nunique()} of its corruptions at "
+            f"severit{'ies' if len(levels) > 1 else 'y'} {said}.") in protocol
+
 
 def test_the_issue_example_says_the_severity_5_figure_at_severity_5(tmp_path):
     r = report.build(1, db=issue_like(tmp_path / "r.db"))
