@@ -14,9 +14,9 @@ def readable_table(table: pd.DataFrame, *, key: str) -> None:
 
 
 def leaderboard(board: pd.DataFrame, *, key: str) -> None:
-    """The leaderboard as three tables (robustness; fusion and missing senses; models), keys ``key``,
-    ``key_fusion`` and ``key_models``, with a caption saying what each abbreviation means."""
-    for (title, table), suffix in zip(leaderboard_views(board).items(), ("", "_fusion", "_models")):
+    """The leaderboard as four tables (robustness; fusion; missing senses; models), keys ``key``, ``key_fusion``,
+    ``key_senses`` and ``key_models``, with a caption saying what each abbreviation means."""
+    for (title, table), suffix in zip(leaderboard_views(board).items(), ("", "_fusion", "_senses", "_models")):
         if suffix:
             st.markdown(f"**{title}**")
         readable_table(table, key=key + suffix)

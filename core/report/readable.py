@@ -2,7 +2,7 @@
 missing (never a bare "None" or "nan"). The same views go into the dashboard and the HTML report; the CSV
 export keeps the raw columns and numbers (:mod:`core.report.tables`).
 
-    views = leaderboard_views(board)   # {"Robustness": DataFrame, "Fusion and missing senses": ..., "Models": ...}
+    views = leaderboard_views(board)   # {"Robustness": DataFrame, "Fusion": ..., "Missing senses": ..., "Models": ...}
 
 A wide leaderboard is split into these narrower tables so that each fits a page without scrolling.
 """
@@ -59,8 +59,6 @@ ROBUSTNESS = (
     Column("alpha", "α", "ratio", "no corruption was run", "AVRobustBench: 1 - accuracy drop"),
     Column("rho", "ρ", "ratio", "no corruption was run", "AVRobustBench: 1 - accuracy drop / clean"),
     Column("corruptions", "corruptions", "count", "none", "corruptions averaged in mPC"),
-    Column("audio_only_mpc", "audio-only mPC", "percent", "the audio-only head never answered under corruption"),
-    Column("video_only_mpc", "video-only mPC", "percent", "the video-only head never answered under corruption"),
 )
 FUSION = (
     Column("checkpoint", "model", "text"),
@@ -68,6 +66,11 @@ FUSION = (
            "fused minus the better single head, clean"),
     Column("fusion_gain_corrupted", "fusion gain (corrupted)", "points", "no corruption was run",
            "fused minus the better single head, mean over the corruptions"),
+    Column("audio_only_mpc", "audio-only mPC", "percent", "the audio-only head never answered under corruption"),
+    Column("video_only_mpc", "video-only mPC", "percent", "the video-only head never answered under corruption"),
+)
+SENSES = (
+    Column("checkpoint", "model", "text"),
     Column("fallback_gap_no_audio", "fallback gap without audio", "points", "no condition removed the audio",
            "fused minus the video-only head where only video was present"),
     Column("fallback_gap_no_video", "fallback gap without video", "points", "no condition removed the video",
@@ -140,16 +143,17 @@ def view(table: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
 
 
 def leaderboard_views(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The leaderboard (:func:`core.report.tables.leaderboard`) as three narrow tables: robustness, fusion
-    and missing senses, and what each model is (format, hash, suite, reference)."""
-    return {"Robustness": view(board, ROBUSTNESS), "Fusion and missing senses": view(board, FUSION),
-            "Models": view(board, MODELS)}
+    """The leaderboard (:func:`core.report.tables.leaderboard`) as four narrow tables, each a page wide at
+    most: robustness; fusion (against the single heads); missing senses (fallback gaps, the modality-removal
+    check); and what each model is (format, hash, suite, reference)."""
+    return {"Robustness": view(board, ROBUSTNESS), "Fusion": view(board, FUSION),
+            "Missing senses": view(board, SENSES), "Models": view(board, MODELS)}
 
 
-def column_help(columns: tuple[Column, ...] = ROBUSTNESS + FUSION) -> str:
+def column_help(columns: tuple[Column, ...] = ROBUSTNESS + FUSION + SENSES) -> str:
     """One line naming what each abbreviated column means."""
     return "; ".join(f"{c.title}: {c.help}" for c in columns if c.help) + "."
 
 
-__all__ = ["Column", "ROBUSTNESS", "FUSION", "MODELS", "COSTS", "CLASSES", "view", "leaderboard_views",
+__all__ = ["Column", "ROBUSTNESS", "FUSION", "SENSES", "MODELS", "COSTS", "CLASSES", "view", "leaderboard_views",
            "column_help"]

@@ -38,7 +38,7 @@ def test_report_page_says_what_a_microphone_failure_costs(db):
     assert board.iloc[0]["mPC"].endswith("%")
     fusion = next(t for t in tables if "fallback gap without video" in t.columns)
     assert fusion.iloc[0]["fallback gap without video"] == "— (no condition removed the video)"  # mute only
-    assert len(tables) == 5  # robustness, fusion, models, costs, classes
+    assert len(tables) == 6  # robustness, fusion, missing senses, models, costs, classes
     cells = {str(v) for t in tables for v in t.to_numpy().ravel()}
     assert not cells & {"None", "nan", "NaN", "<NA>", ""}
 

@@ -345,9 +345,10 @@ def test_tables_as_a_reader_sees_them_name_their_columns_and_say_why_a_value_is_
     # m1: mute 75 %, blur (100 + 75) / 2 = 87.5 % -> mPC 81.25 %; m2: (50 + 25) / 2 = 37.5 %; mCE against m1
     assert robustness.loc["m1", "mPC"] == "81.2%" and robustness.loc["m2", "mPC"] == "37.5%"
     assert robustness.loc["m2", "mCE"] == f"{100 * r.tables['leaderboard'].set_index('checkpoint').loc['m2', 'mce']:.1f}%"
-    fusion = views["Fusion and missing senses"].set_index("model")
+    fusion, senses = views["Fusion"].set_index("model"), views["Missing senses"].set_index("model")
     # no condition of this sweep takes the picture away: the gap without video is missing, and says why
-    assert fusion.loc["m1", "fallback gap without video"] == "— (no condition removed the video)"
+    assert senses.loc["m1", "fallback gap without video"] == "— (no condition removed the video)"
+    assert all(len(v.columns) <= 10 for v in views.values())  # each table a page wide at most
     assert fusion.loc["m1", "fusion gain (clean)"] == "+25.0 points"  # 100 % fused against 75 % audio-only
     costs = report.view(r.tables["costs"], report.readable.COSTS)
     muted_audio = costs[(costs["model"] == "m1") & (costs["corruption"] == "Mute") & (costs["head"] == "Audio only")]
