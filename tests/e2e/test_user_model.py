@@ -34,7 +34,7 @@ def test_pick_a_torchscript_model_and_run_the_lab(browser, user_app):
         page.goto(user_app)
         wait_idle(page, timeout_ms=120_000)
         page.get_by_role("combobox", name="Model").click()
-        page.get_by_role("option", name="tiny · torchscript", exact=False).click()
+        page.get_by_role("option", name="tiny", exact=True).click()
         wait_idle(page)
         _go(page, "Corruption Lab")
         page.locator(METRIC).nth(2).wait_for(timeout=60_000)
