@@ -6,7 +6,7 @@ Each figure is the median of ``--runs`` runs, timed from the user's action to th
 
 1. toggle: a corruption toggle in the Corruption Lab (mute on / off, blur on / off, alternating) to the
    new predictions shown (the heads' subheader naming the corruptions now applied; the corrupted preview
-   may still be encoding after that);
+   may still be encoding after that); ``--pause`` seconds (1) between changes, as a person reads the result;
 2. slider: a blur severity change with the keyboard (3 -> 4 -> 5 -> 4 -> 3 ...) to the predictions of the
    new severity on screen;
 3. upload: a 5 s clip chosen in Predict's uploader to its three predictions (the decision of *this*
@@ -66,7 +66,7 @@ def _wait_heading(page, applied: str, timeout_ms: int = 60_000) -> None:
     page.locator("h3").filter(has_text=f"(corruptions: {applied})").first.wait_for(timeout=timeout_ms)
 
 
-def lab_toggles(page, url: str, runs: int) -> list[float]:
+def lab_toggles(page, url: str, runs: int, pause: float = 1.0) -> list[float]:
     page.goto(url)
     wait_idle(page, timeout_ms=300_000)
     _go(page, "Corruption Lab")
@@ -80,10 +80,11 @@ def lab_toggles(page, url: str, runs: int) -> list[float]:
         _wait_heading(page, applied)
         times.append(time.perf_counter() - started)
         wait_idle(page)
+        page.wait_for_timeout(1000 * pause)  # a person reads the new numbers before the next change
     return times
 
 
-def lab_slider(page, url: str, runs: int) -> list[float]:
+def lab_slider(page, url: str, runs: int, pause: float = 1.0) -> list[float]:
     page.goto(url)
     wait_idle(page, timeout_ms=300_000)
     _go(page, "Corruption Lab")
@@ -102,6 +103,7 @@ def lab_slider(page, url: str, runs: int) -> list[float]:
         _wait_heading(page, f"gaussian_blur {value}")
         times.append(time.perf_counter() - started)
         wait_idle(page)
+        page.wait_for_timeout(1000 * pause)  # a person reads the new numbers before the next change
     page.get_by_text("Blur (dirty lens)", exact=True).click()  # leave the session's corruptions clean
     wait_idle(page)
     return times
@@ -192,6 +194,8 @@ def main() -> None:
     parser.add_argument("--umap-data", default=str(ROOT / "data" / "trust-factory-av"))
     parser.add_argument("--umap-clips", type=int, default=300)
     parser.add_argument("--umap-runs", type=int, default=2)
+    parser.add_argument("--pause", type=float, default=1.0,
+                        help="seconds between two Lab changes, as a person reads the result (default 1)")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     wanted = args.only.split(",")
@@ -210,10 +214,10 @@ def main() -> None:
         with streamlit_server(Path(folder) / "streamlit.log") as url:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             if "toggle" in wanted:
-                results["toggle"] = lab_toggles(page, url, 2 * args.runs)
+                results["toggle"] = lab_toggles(page, url, 2 * args.runs, args.pause)
                 print("toggle", [f"{t:.2f}" for t in results["toggle"]], flush=True)
             if "slider" in wanted:
-                results["slider"] = lab_slider(page, url, 2 * args.runs)
+                results["slider"] = lab_slider(page, url, 2 * args.runs, args.pause)
                 print("slider", [f"{t:.2f}" for t in results["slider"]], flush=True)
             if "upload" in wanted:
                 short = next(s.path for s in samples if not s.is_long)
@@ -242,7 +246,8 @@ def _write_docs(table: str, before, after, args) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M")
     section = (f"## In the browser\n\nCommand: `python bench/browser.py --runs {args.runs} --write-docs` (Playwright "
                f"in Debian's Chromium against `streamlit run app.py`; times from the user's action to the new numbers "
-               f"on screen; the toggle and slider take {2 * args.runs} runs each). Run of {stamp}; load average "
+               f"on screen; the toggle and slider take {2 * args.runs} runs each, {args.pause:g} s apart as a person "
+               f"reads the result). Run of {stamp}; load average "
                f"{before[0]:.1f} before, {after[0]:.1f} after (2 cores shared with other jobs).\n\n{table}\n")
     text = DOCS.read_text()
     start = text.find("## In the browser")

@@ -6,6 +6,7 @@ import streamlit as st
 from core.media import MediaError
 from ui import analysis, charts, session
 from ui.models import heads_note
+from ui.prefetch import prefetch
 from ui.widgets import (
     audio_player, corruption_controls, heads_summary, padding_notice, page_inputs, player, sweep_comparison,
     weights_caption,
@@ -56,6 +57,8 @@ def lab(ref, info, clip) -> None:
                 audio_player(corrupted.audio, corrupted.sr)
     except MediaError as exc:
         st.error(str(exc))
+    # the other severities of what is applied, computed in the background: a slider move then hits the cache
+    prefetch(info, ref, steps, seed)
 
 
 lab(ref, info, clip)

@@ -239,12 +239,33 @@ def corruption_controls(prefix: str = session.LAB_WIDGET_PREFIX) -> tuple[tuple[
         st.session_state.setdefault(key, 3)
         column.slider(f"{corruptions.label(name)} severity", 1, 5, key=key, help=corruptions.get(name).doc)
     # A dead microphone or camera comes last: nothing applied after it should bring the signal back.
-    for name in sorted(active, key=lambda n: n in LAST):
-        chosen.append((name, int(st.session_state.get(f"{prefix}sev_{name}", 3)) if name in sliders else 1))
+    chosen += order_steps(active, {n: int(st.session_state.get(f"{prefix}sev_{n}", 3)) for n in sliders})
     seed = int(right.number_input("Seed (random corruptions)", min_value=0, max_value=2**31 - 1, step=1,
                                   key=f"{prefix}seed"))
     session.set_corruptions(chosen, seed=seed)
     return tuple(chosen), seed
+
+
+def order_steps(active, severities: dict) -> list[tuple[str, int]]:
+    """The corruptions ``active`` (toggles first, then picked) as applied: a dead microphone or camera last (so
+    nothing applied after it brings the signal back), each at its severity (3 by default, 1 for a corruption
+    of one level)."""
+    return [(n, int(severities.get(n, 3)) if len(corruptions.levels(n)) > 1 else 1)
+            for n in sorted(active, key=lambda n: n in LAST)]
+
+
+def toggled(steps) -> list[tuple[tuple[str, int], ...]]:
+    """The corruption lists one everyday toggle away from ``steps`` (each of mute / blur / noise switched on at
+    its default severity, or off), as the Lab's controls would apply them."""
+    names = [n for n, _ in steps]
+    severities = dict(steps)
+    everyday = list(corruptions.EVERYDAY.values())
+    out = []
+    for name in everyday:
+        active = [n for n in names if n != name] if name in names else \
+            [n for n in everyday if n in names or n == name] + [n for n in names if n not in everyday]
+        out.append(tuple(order_steps(active, severities)))
+    return out
 
 
 def page_inputs(prefix: str, *, need_model: bool = True, upload: bool = True):

@@ -132,3 +132,37 @@ def test_picking_a_sample_after_an_upload_empties_the_uploader(checkpoint, sampl
     assert at.session_state["avlab_clip"].name == other
     # the uploader that held the file's chip is replaced by an empty one
     assert [u.key for u in at.file_uploader] == ["lab_upload_1"] and at.file_uploader[0].value is None
+
+
+def test_the_other_severities_are_computed_in_the_background_so_a_slider_move_hits_the_cache(checkpoint,
+                                                                                           monkeypatch):
+    from core.inference import Predictor
+    from ui import prefetch
+
+    assert prefetch.neighbours((("gaussian_blur", 3), ("mute", 1))) == [
+        (("gaussian_blur", 2), ("mute", 1)), (("gaussian_blur", 4), ("mute", 1)),
+        (("gaussian_blur", 1), ("mute", 1)), (("gaussian_blur", 5), ("mute", 1))]
+    from ui.widgets import toggled
+
+    # one toggle away, as the controls order them (a dead microphone last)
+    assert toggled((("gaussian_blur", 4),)) == [(("gaussian_blur", 4), ("mute", 1)), (),
+                                                (("gaussian_blur", 4), ("audio_gaussian_noise", 3))]
+    at = app(PAGE)
+    at.toggle(key="lab_toggle_blur").set_value(True).run()  # gaussian_blur at 3
+    assert prefetch.wait(120)
+    encoded = []
+    original = Predictor.encode_branch
+
+    def counting(self, clip, modality, **kwargs):
+        encoded.append(modality)
+        return original(self, clip, modality, **kwargs)
+
+    monkeypatch.setattr(Predictor, "encode_branch", counting)
+    at.slider(key="lab_sev_gaussian_blur").set_value(5).run()
+    assert not at.exception and not errors(at)
+    assert any("gaussian_blur 5" in h.value for h in at.subheader)
+    assert encoded == []  # severity 5 was encoded while the page waited: the move only fused cached branches
+    assert prefetch.wait(120)
+    at.toggle(key="lab_toggle_noise").set_value(True).run()  # one toggle away from blur 5: prefetched too
+    assert any("gaussian_blur 5, audio_gaussian_noise 3" in h.value for h in at.subheader)
+    assert encoded == []
