@@ -45,8 +45,13 @@ board = report.tables["leaderboard"]
 if not board.empty:
     st.subheader("Leaderboard (fused head)")
     readable.leaderboard(board, key="report_leaderboard")
-for name, title, columns in (("costs", "Cost of each corruption", reports.readable.COSTS),
-                             ("classes", "Classes under corruption (fused head, best model)", reports.readable.CLASSES)):
-    if not report.tables[name].empty:
-        st.subheader(title)
-        readable.readable_table(reports.view(report.tables[name], columns), key=f"report_{name}")
+if not board.empty:
+    best = board.iloc[0]["checkpoint"]
+    st.subheader(f"What each corruption costs ({best})")
+    st.caption("The best model's fused head, the most damaging corruption first; every model's costs are in the "
+               "tables download (costs.csv).")
+    readable.readable_table(reports.view(reports.readable.costs_by_corruption(report.tables["costs"], best),
+                                         reports.readable.BY_CORRUPTION), key="report_costs")
+if not report.tables["classes"].empty:
+    st.subheader("Classes under corruption (fused head, best model)")
+    readable.readable_table(reports.view(report.tables["classes"], reports.readable.CLASSES), key="report_classes")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from core.report.readable import CLASSES, COSTS, column_help, leaderboard_views, view
+from core.report.readable import BY_CORRUPTION, CLASSES, column_help, costs_by_corruption, leaderboard_views, view
 
 if TYPE_CHECKING:
     from core.report import Report
@@ -55,11 +55,13 @@ def to_html(report: Report) -> str:
         for title, table in leaderboard_views(board).items():
             body.append(f"<h3>{html.escape(title)}</h3>" + _table(table))
         body.append(f"<p class='meta'>{html.escape(column_help())}</p>")
-    for name, title, columns in (("costs", "Cost of each corruption", COSTS),
-                                 ("classes", "Classes under corruption (fused head, best checkpoint)", CLASSES)):
-        table = report.tables.get(name)
-        if table is not None and not table.empty:
-            body.append(f"<h2>{title}</h2>" + _table(view(table, columns)))
+    if board is not None and not board.empty:
+        best = board.iloc[0]["checkpoint"]
+        body.append(f"<h2>What each corruption costs ({html.escape(best)}; every model's in costs.csv)</h2>"
+                    + _table(view(costs_by_corruption(report.tables["costs"], best), BY_CORRUPTION)))
+    classes = report.tables.get("classes")
+    if classes is not None and not classes.empty:
+        body.append("<h2>Classes under corruption (fused head, best checkpoint)</h2>" + _table(view(classes, CLASSES)))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(report.title)}</title>"
             f"<style>{_STYLE}</style></head><body>" + "\n".join(body) + "</body></html>")
 

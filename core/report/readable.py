@@ -150,10 +150,38 @@ def leaderboard_views(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "Missing senses": view(board, SENSES), "Models": view(board, MODELS)}
 
 
+BY_CORRUPTION = (
+    Column("corruption", "corruption", "text"),
+    Column("severities", "severities run", "text", "none"),
+    Column("clean_accuracy", "fused, clean", "percent", "no clean clips were run"),
+    Column("accuracy", "fused, mean over the severities", "percent", "the head had no input: it abstained"),
+    Column("points", "fused, points lost on average", "lost", "the head had no input: it abstained"),
+    Column("worst_accuracy", "fused, at the highest severity", "percent", "the head had no input: it abstained"),
+    Column("audio_accuracy", "audio-only, mean", "percent", "no input: it abstained"),
+    Column("video_accuracy", "video-only, mean", "percent", "no input: it abstained"),
+)
+
+
+def costs_by_corruption(costs: pd.DataFrame, checkpoint: str) -> pd.DataFrame:
+    """One model's ``costs`` (:func:`core.report.tables.costs`) as one row per corruption, the most damaging
+    for the fused head first: the fused head's clean, mean and highest-severity accuracy and its mean loss,
+    beside the single heads' mean accuracy (a table a page wide and as long as the corruptions run)."""
+    mine = costs[costs["checkpoint"] == checkpoint]
+    fused = mine[mine["head"] == "fused"].set_index("corruption")
+    if fused.empty:
+        return pd.DataFrame(columns=[c.source for c in BY_CORRUPTION])
+    out = fused[["severities", "clean_accuracy", "accuracy", "points", "worst_accuracy"]].copy()
+    for head in ("audio", "video"):
+        rows = mine[mine["head"] == head].set_index("corruption")
+        # a head that abstained on every clip has no accuracy: its mean is missing, and says why
+        out[f"{head}_accuracy"] = rows["accuracy"].where(rows["coverage"] > 0).reindex(out.index)
+    return out.sort_values("points", ascending=False, kind="stable").reset_index()
+
+
 def column_help(columns: tuple[Column, ...] = ROBUSTNESS + FUSION + SENSES) -> str:
     """One line naming what each abbreviated column means."""
     return "; ".join(f"{c.title}: {c.help}" for c in columns if c.help) + "."
 
 
-__all__ = ["Column", "ROBUSTNESS", "FUSION", "SENSES", "MODELS", "COSTS", "CLASSES", "view", "leaderboard_views",
+__all__ = ["Column", "ROBUSTNESS", "FUSION", "SENSES", "MODELS", "BY_CORRUPTION", "costs_by_corruption", "COSTS", "CLASSES", "view", "leaderboard_views",
            "column_help"]

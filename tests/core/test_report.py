@@ -353,7 +353,13 @@ def test_tables_as_a_reader_sees_them_name_their_columns_and_say_why_a_value_is_
     costs = report.view(r.tables["costs"], report.readable.COSTS)
     muted_audio = costs[(costs["model"] == "m1") & (costs["corruption"] == "Mute") & (costs["head"] == "Audio only")]
     assert muted_audio.iloc[0]["mean accuracy over the severities"] == "— (the head had no input: it abstained)"
-    for table in [*views.values(), costs, report.view(r.tables["classes"], report.readable.CLASSES)]:
+    # one row per corruption for the best model, the most damaging first: mute (100 -> 75 %), then blur (87.5 %)
+    by = report.view(report.readable.costs_by_corruption(r.tables["costs"], "m1"), report.readable.BY_CORRUPTION)
+    assert list(by["corruption"]) == ["Mute", "Gaussian Blur"]
+    assert list(by["fused, mean over the severities"]) == ["75.0%", "87.5%"]
+    assert list(by["fused, at the highest severity"]) == ["75.0%", "75.0%"]
+    assert list(by["audio-only, mean"]) == ["— (no input: it abstained)", "75.0%"]
+    for table in [*views.values(), costs, by, report.view(r.tables["classes"], report.readable.CLASSES)]:
         cells = {str(v) for v in table.to_numpy().ravel()}
         assert not cells & {"None", "nan", "NaN", "<NA>", ""}
     html = report.to_html(r)
