@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot, wait_idle
 
@@ -98,7 +99,8 @@ def test_upload_predict_then_mute_in_the_lab(page, app_url):
     _go(page, "Audio-images")
     page.get_by_text(f"Current clip: {clip.name}").wait_for()
     assert page.get_by_text("Corruptions: mute 1").is_visible()
-    assert page.locator("[data-testid='stDownloadButton']").count() == 18
+    # the figures (and their 18 PNG downloads) are drawn after the page's first lines: wait for them
+    expect(page.locator("[data-testid='stDownloadButton']")).to_have_count(18, timeout=60_000)
     screenshot(page, "audio_images")
 
 
